@@ -1,0 +1,59 @@
+"""A ClusterSecretStore: how ESO reaches one secret backend.
+
+Owns: the ``external-secrets.io/v1`` ClusterSecretStore object.
+Does not own: the backend's provider block (built by the backend's own
+component, e.g. ``AwsEsoIdentity.store_provider``) nor the operator that serves
+the CRD (pass ``depends_on=[release]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+API_VERSION = "external-secrets.io/v1"
+# Long enough for ESO to validate the store against the backend on first
+# install (webhook cold start plus one provider call), short enough to fail a
+# broken `pulumi up` within minutes.
+WAIT_TIMEOUT_SECONDS = 300
+
+
+def await_ready_annotations(timeout_seconds: int = WAIT_TIMEOUT_SECONDS) -> dict[str, str]:
+    """Make `pulumi up` fail loudly when ESO reports the object not Ready."""
+    return {"pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": str(timeout_seconds)}
+
+
+@dataclass(frozen=True)
+class ClusterSecretStoreArgs:
+    store_name: str
+    provider: pulumi.Input[dict[str, Any]]
+    """The ``spec.provider`` block, e.g. ``{"aws": {...}}``."""
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class ClusterSecretStore(pulumi.ComponentResource):
+    """One cluster-wide store; ExternalSecrets in any namespace reference it by name."""
+
+    store_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterSecretStoreArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aragora:eso:ClusterSecretStore", name, None, opts)
+
+        store = k8s.apiextensions.CustomResource(
+            f"{name}-store",
+            api_version=API_VERSION,
+            kind="ClusterSecretStore",
+            metadata={
+                "name": args.store_name,
+                "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora"},
+                "annotations": await_ready_annotations(),
+            },
+            spec={"provider": args.provider},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.store_name = store.metadata["name"]
+
+        self.register_outputs({"store_name": self.store_name})

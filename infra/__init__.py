@@ -1,0 +1,1 @@
+"""The aragora-secrets stack program (``__main__``), its config and the offline plan."""

@@ -1,0 +1,165 @@
+"""Composes the components into one environment's stack.
+
+``build(cfg)`` is the whole program once config is parsed: the Kubernetes
+provider pinned to this environment's context, the backend, ESO, the store and
+the ExternalSecrets. ``infra/__main__.py`` only loads config and calls it.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.aws_eso_identity import AwsEsoIdentity, AwsEsoIdentityArgs
+from components.aws_secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
+from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
+from components.eso import NAMESPACE as ESO_NAMESPACE
+from components.eso import SERVICE_ACCOUNT as ESO_SERVICE_ACCOUNT
+from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
+from infra import catalog
+from infra.config import AwsIdentity, Backend, StackConfig
+
+JWT_ROTATION_ANNOTATION = "aragora.io/jwt-rotation"
+
+
+def tags(cfg: StackConfig) -> dict[str, str]:
+    return {"app": "aragora", "environment": cfg.environment, "managed-by": "pulumi", "pulumi-project": "aragora-secrets"}
+
+
+def external_secret_specs(cfg: StackConfig, layout: catalog.Layout) -> list[ExternalSecretSpec]:
+    """One ExternalSecret per sync class, its values straight from the catalog."""
+    specs = []
+    for sync, entries in catalog.by_sync_class().items():
+        refs = [SecretValueRef(e.env_var, *catalog.remote_ref(e, cfg.environment, layout)) for e in entries]
+        specs.append(
+            ExternalSecretSpec(
+                name=catalog.target_secret_name(sync),
+                values=refs,
+                # Session keys sync only when the ExternalSecret changes, i.e. when
+                # an operator bumps `jwtRotation`; never on a timer.
+                refresh_policy="OnChange" if sync is catalog.SyncClass.SESSION else "Periodic",
+                await_ready=sync is not catalog.SyncClass.OPTIONAL,
+                annotations={JWT_ROTATION_ANNOTATION: cfg.jwt_rotation} if sync is catalog.SyncClass.SESSION else {},
+            )
+        )
+    return specs
+
+
+class _AwsBackend:
+    """AWS Secrets Manager: containers, identity, and the store's provider block."""
+
+    store_name = "aws-secrets-manager"
+    layout = catalog.Layout.GROUPED
+
+    def __init__(self, cfg: StackConfig):
+        assert cfg.aws is not None
+        a = cfg.aws
+        # allowed_account_ids makes the provider refuse credentials of any other
+        # account: a staging run can never touch production.
+        provider = aws.Provider(
+            "aws",
+            region=a.region,
+            allowed_account_ids=[a.account_id],
+            default_tags={"tags": tags(cfg)},
+        )
+        opts = pulumi.ResourceOptions(providers={"aws": provider})
+        prefix = catalog.env_prefix(cfg.environment)
+        descriptions = {
+            group: "Aragora " + cfg.environment + ": " + ", ".join(e.env_var for e in catalog.CATALOG if e.group == group)
+            for group in catalog.groups()
+        }
+        self.secrets = AwsSecretsManager(
+            "aws-secrets",
+            AwsSecretsManagerArgs(
+                environment=cfg.environment,
+                name_prefix=prefix,
+                secrets=descriptions,
+                recovery_window_days=a.recovery_window_days,
+                tags=tags(cfg),
+            ),
+            opts=opts,
+        )
+        irsa = a.identity is AwsIdentity.IRSA
+        self.identity = AwsEsoIdentity(
+            "aws-eso-identity",
+            AwsEsoIdentityArgs(
+                environment=cfg.environment,
+                partition=a.partition,
+                region=a.region,
+                account_id=a.account_id,
+                name_prefix=prefix,
+                kms_key_arn=self.secrets.kms_key_arn,
+                namespace=ESO_NAMESPACE,
+                service_account=ESO_SERVICE_ACCOUNT,
+                oidc_provider_arn=a.oidc_provider_arn if irsa else "",
+                oidc_issuer=a.oidc_issuer if irsa else "",
+                eks_cluster_name="" if irsa else a.cluster_name,
+                tags=tags(cfg),
+            ),
+            opts=opts,
+        )
+        self.service_account_annotations = self.identity.irsa_annotations
+        self.store_provider = self.identity.store_provider
+
+    def export(self) -> None:
+        pulumi.export("awsRoleArn", self.identity.role_arn)
+        pulumi.export("awsKmsKeyArn", self.secrets.kms_key_arn)
+        pulumi.export("awsSecretArns", self.secrets.secret_arns)
+
+
+def build(cfg: StackConfig) -> None:
+    catalog.validate_catalog()
+    # An explicit context, never whatever is current on the operator's machine:
+    # the staging stack cannot apply into the production cluster by accident.
+    k8s_provider = k8s.Provider(
+        "k8s",
+        context=cfg.kube_context,
+        kubeconfig=cfg.kubeconfig or None,
+    )
+    k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
+
+    backends = {Backend.AWS: _AwsBackend}
+    backend = backends[cfg.backend](cfg)
+
+    eso = ExternalSecretsOperator(
+        "eso",
+        ExternalSecretsOperatorArgs(
+            chart_version=cfg.eso.chart_version,
+            replicas=cfg.eso.replicas,
+            service_account_annotations=backend.service_account_annotations,
+        ),
+        opts=k8s_opts,
+    )
+
+    pulumi.export("environment", cfg.environment)
+    pulumi.export("backend", cfg.backend.value)
+    pulumi.export("esoNamespace", eso.namespace)
+    backend.export()
+    if cfg.bootstrap:
+        # First `up` on an empty cluster: the CRDs arrive with the release, so the
+        # custom resources come in the next `up` (see README, "First deploy").
+        pulumi.log.info("bootstrap: ClusterSecretStore and ExternalSecrets are not declared in this run")
+        return
+
+    store = ClusterSecretStore(
+        "store",
+        ClusterSecretStoreArgs(store_name=backend.store_name, provider=backend.store_provider, depends_on=[eso.release]),
+        opts=k8s_opts,
+    )
+    app = AppExternalSecrets(
+        "app-secrets",
+        AppExternalSecretsArgs(
+            namespace=catalog.APP_NAMESPACE,
+            store_name=store.store_name,
+            refresh_interval=cfg.refresh_interval,
+            secrets=external_secret_specs(cfg, backend.layout),
+            depends_on=[eso.release],
+        ),
+        opts=k8s_opts,
+    )
+    pulumi.export("storeName", store.store_name)
+    pulumi.export("appNamespace", app.namespace)
+    # ExternalSecret and target Secret share a name; `make verify` reads these.
+    pulumi.export("secretNames", app.secret_names)
