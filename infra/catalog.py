@@ -78,9 +78,9 @@ def env_prefix(environment: str) -> str:
     return f"aragora/{environment}/"
 
 
-def groups(catalog: tuple[SecretEntry, ...] = CATALOG) -> tuple[str, ...]:
+def groups() -> tuple[str, ...]:
     """Grouped secret names, in catalog order, each once."""
-    return tuple(dict.fromkeys(e.group for e in catalog))
+    return tuple(dict.fromkeys(e.group for e in CATALOG))
 
 
 def grouped_path(environment: str, group: str) -> str:
@@ -98,13 +98,13 @@ def target_secret_name(sync: SyncClass) -> str:
     return TARGET_SECRET if sync is SyncClass.REQUIRED else f"{TARGET_SECRET}-{sync.value}"
 
 
-def validate_catalog(catalog: tuple[SecretEntry, ...] = CATALOG) -> None:
+def validate_catalog() -> None:
     """Reject a catalog that would map two values to one place.
 
-    Runs at import time of the program, so a bad edit fails the plan and every test.
+    The program calls it first, so a bad edit fails the plan and every test.
     """
     seen: dict[str, set[object]] = {"env_var": set(), "slug": set(), "location": set()}
-    for e in catalog:
+    for e in CATALOG:
         for kind, value in (("env_var", e.env_var), ("slug", e.slug), ("location", (e.group, e.key))):
             if value in seen[kind]:
                 raise ValueError(f"secret catalog: duplicate {kind} {value!r} ({e.env_var})")
@@ -127,10 +127,10 @@ def remote_ref(entry: SecretEntry, environment: str, layout: Layout) -> tuple[st
     return gcp_secret_id(environment, entry), None
 
 
-def by_sync_class(catalog: tuple[SecretEntry, ...] = CATALOG) -> dict[SyncClass, tuple[SecretEntry, ...]]:
+def by_sync_class() -> dict[SyncClass, tuple[SecretEntry, ...]]:
     """Entries per sync class, in class order, skipping empty classes."""
     return {
-        sync: tuple(e for e in catalog if e.sync is sync)
+        sync: tuple(e for e in CATALOG if e.sync is sync)
         for sync in SyncClass
-        if any(e.sync is sync for e in catalog)
+        if any(e.sync is sync for e in CATALOG)
     }

@@ -242,6 +242,14 @@ def _cross_checks(raw: _Raw, stack: str) -> None:
         raise ConfigError(f"{PROJECT}:backend: {raw.backend.value!r} is not implemented yet (allowed: aws)")
 
 
+# What to say for keys whose rule is a type or a bound rather than a validator.
+_ALLOWED = {
+    "esoReplicas": "an integer from 1 to 5",
+    "awsRecoveryWindowDays": "an integer from 7 to 30 (Secrets Manager's limits)",
+    "bootstrap": "a boolean, true or false",
+}
+
+
 def _format_validation_error(err: ValidationError, raw: Mapping[str, Any]) -> str:
     first = err.errors()[0]
     key = str(first["loc"][0]) if first["loc"] else "?"
@@ -252,10 +260,11 @@ def _format_validation_error(err: ValidationError, raw: Mapping[str, Any]) -> st
     message = first["msg"].removeprefix("Value error, ")
     value = raw.get(key)
     if first["type"] == "enum":
-        return f"{PROJECT}:{key}: {value!r} is not allowed ({message.lower()})"
+        allowed = str(first["ctx"]["expected"]).replace("'", "")
+        return f"{PROJECT}:{key}: {value!r} is not allowed (allowed: {allowed})"
     if message.startswith(repr(value)):
         return f"{PROJECT}:{key}: {message}"
-    return f"{PROJECT}:{key}: {value!r}: {message}"
+    return f"{PROJECT}:{key}: {value!r} is not allowed (allowed: {_ALLOWED.get(key, message)})"
 
 
 def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:

@@ -1,0 +1,73 @@
+"""The ESO Helm release: pinned, CRDs kept on uninstall, highly available in production."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.conftest import ROOT, render
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def test_chart_is_pinned_to_an_exact_2x_version_from_the_official_repo(stack_plan):
+    release = stack_plan.one(RELEASE)["inputs"]
+    assert release["chart"] == "external-secrets"
+    assert release["repositoryOpts"] == {"repo": "https://charts.external-secrets.io"}
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", release["version"])
+    assert match and (int(match[1]), int(match[2])) >= (2, 9)
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["esoChartVersion"]["default"]
+    assert release["version"] == declared
+
+
+def test_crds_are_installed_and_kept_when_the_release_is_uninstalled(stack_plan):
+    values = stack_plan.one(RELEASE)["inputs"]["values"]
+    assert values["installCRDs"] is True
+    assert values["crds"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+
+
+def test_release_and_operator_namespace_are_protected(stack_plan):
+    assert stack_plan.one(RELEASE)["protect"] is True
+    ns = [r for r in stack_plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == "external-secrets"]
+    assert len(ns) == 1 and ns[0]["protect"] is True
+
+
+def test_release_installs_into_external_secrets_with_the_named_service_account(stack_plan):
+    release = stack_plan.one(RELEASE)["inputs"]
+    assert release["namespace"] == "external-secrets"
+    assert release["name"] == "external-secrets"
+    assert release["values"]["serviceAccount"]["create"] is True
+    assert release["values"]["serviceAccount"]["name"] == "external-secrets"
+
+
+def test_production_runs_two_replicas_with_leader_election_and_pdbs(production):
+    values = production.one(RELEASE)["inputs"]["values"]
+    assert values["replicaCount"] == 2
+    assert values["leaderElect"] is True
+    assert values["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    assert values["webhook"]["replicaCount"] == 2
+    assert values["webhook"]["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+
+
+def test_staging_runs_one_replica_without_leader_election_or_pdb(staging):
+    values = staging.one(RELEASE)["inputs"]["values"]
+    assert values["replicaCount"] == 1
+    assert values["leaderElect"] is False
+    assert values["podDisruptionBudget"]["enabled"] is False
+
+
+def test_every_eso_container_has_requests_and_limits(stack_plan):
+    values = stack_plan.one(RELEASE)["inputs"]["values"]
+    for block in (values, values["webhook"], values["certController"]):
+        assert set(block["resources"]) == {"requests", "limits"}
+        assert block["resources"]["requests"]["memory"] and block["resources"]["limits"]["memory"]
+
+
+def test_release_waits_for_the_operator_to_be_ready(stack_plan):
+    release = stack_plan.one(RELEASE)["inputs"]
+    assert release.get("skipAwait") is False
+
+
+def test_chart_version_override_is_used_verbatim():
+    assert render("staging", esoChartVersion="2.10.1").one(RELEASE)["inputs"]["version"] == "2.10.1"

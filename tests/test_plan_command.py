@@ -1,0 +1,135 @@
+"""The offline plan command and the language-host run path, as separate processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+from infra import plan as plan_mod
+from tests.conftest import ROOT
+
+
+def _run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env or os.environ.copy()
+    )
+
+
+def test_program_runs_as_the_language_host_runs_it(tmp_path):
+    """runpy on `main: infra/` with cwd = project root and neither root nor infra/ importable beforehand.
+
+    The config arrives the way the language host passes it (PULUMI_CONFIG), and
+    the mocks here are independent of the project's own.
+    """
+    script = tmp_path / "host.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import json, os, runpy, sys
+            import pulumi
+            from pulumi.runtime.sync_await import _sync_await
+
+            assert not any(p in (os.getcwd(), "", ".") for p in sys.path), sys.path
+            seen = []
+
+            class Mocks(pulumi.runtime.Mocks):
+                def new_resource(self, args):
+                    seen.append(args.typ)
+                    return args.name + "-id", {**args.inputs, "arn": "arn:aws:iam::111122223333:x/" + args.name,
+                                               "keyId": "k", "name": args.inputs.get("name", args.name)}
+                def call(self, args):
+                    return {}
+
+            pulumi.runtime.set_mocks(Mocks(), project="aragora-secrets", stack="staging", preview=False)
+            pulumi.runtime.settings.set_root_resource(None)
+            _sync_await(pulumi.runtime.run_in_stack(lambda: runpy.run_path("infra", run_name="__main__")))
+            print(json.dumps(seen))
+            """
+        )
+    )
+    env = os.environ.copy()
+    env["PULUMI_CONFIG"] = json.dumps(plan_mod.stack_config("staging"))
+    env.pop("PYTHONPATH", None)
+    result = _run("-P", str(script), env=env)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "kubernetes:helm.sh/v3:Release" in seen
+    assert "aws:iam/role:Role" in seen
+    assert seen.count("kubernetes:external-secrets.io/v1:ExternalSecret") == 3
+
+
+def test_plan_prints_the_tree_and_writes_every_file(tmp_path):
+    out = tmp_path / "d"
+    result = _run("-m", "infra.plan", "--stack", "production", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "aragora:eso:ExternalSecretsOperator" in result.stdout
+    assert "kubernetes:helm.sh/v3:Release" in result.stdout
+    assert "to create" in result.stdout
+
+    resources = json.loads((out / "resources.json").read_text())
+    for r in resources:
+        assert set(r) >= {"urn", "type", "name", "parent", "inputs", "protect", "retain_on_delete", "depends_on"}
+    urns = {r["urn"] for r in resources}
+    assert all(r["parent"] is None or r["parent"] in urns for r in resources)
+    assert all(set(r["depends_on"]) <= urns for r in resources)
+
+    manifests = {p.name: yaml.safe_load(p.read_text()) for p in (out / "manifests").iterdir()}
+    kinds = sorted(m.get("kind", "helm") for m in manifests.values())
+    assert kinds == sorted(["ClusterSecretStore", "ExternalSecret", "ExternalSecret", "ExternalSecret", "Namespace", "Namespace", "helm"])
+    assert manifests["helm-release-external-secrets.yaml"]["values"]["replicaCount"] == 2
+
+    policies = {p.name: json.loads(p.read_text()) for p in (out / "policies").iterdir()}
+    assert set(policies) == {"aragora-production-eso-read.json", "aragora-production-eso-trust.json"}
+    assert json.loads((out / "outputs.json").read_text())["storeName"] == "aws-secrets-manager"
+
+
+def test_plan_of_the_same_stack_is_byte_for_byte_repeatable(tmp_path):
+    for d in ("a", "b"):
+        assert _run("-m", "infra.plan", "--stack", "staging", "--out", str(tmp_path / d)).returncode == 0
+    for f in (tmp_path / "a").rglob("*"):
+        if f.is_file():
+            assert f.read_bytes() == (tmp_path / "b" / f.relative_to(tmp_path / "a")).read_bytes(), f
+
+
+def test_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (ROOT / "Pulumi.staging.yaml").read_text().replace("refreshInterval: 5m", "refreshInterval: 10s")
+    )
+    result = _run("-m", "infra.plan", "--stack", "staging", "--config-file", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "aragora-secrets:refreshInterval" in result.stderr and "'10s'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_secure_values_in_stack_config_are_refused(tmp_path):
+    bad = tmp_path / "secure.yaml"
+    bad.write_text("config:\n  aragora-secrets:environment: staging\n  aragora-secrets:kubeContext:\n    secure: AAAB\n")
+    result = _run("-m", "infra.plan", "--stack", "staging", "--config-file", str(bad))
+    assert result.returncode == 2
+    assert "aragora-secrets:kubeContext" in result.stderr and "secure" in result.stderr
+
+
+def test_stack_file_that_is_not_a_mapping_exits_2(tmp_path):
+    bad = tmp_path / "list.yaml"
+    bad.write_text("- just\n- a list\n")
+    result = _run("-m", "infra.plan", "--stack", "staging", "--config-file", str(bad))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_every_declared_key_has_a_type_and_description_and_the_program_knows_it():
+    from infra.config import _Raw
+
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    for key, spec in declared.items():
+        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
+        assert spec.get("description"), key
+    assert set(declared) == {f.alias for f in _Raw.model_fields.values()}
