@@ -40,6 +40,26 @@ class AwsIdentity(StrEnum):
     POD_IDENTITY = "pod-identity"
 
 
+class VaultTokenReviewer(StrEnum):
+    ESO = "eso"
+    """Vault reviews ESO's JWT with that same JWT: ESO needs system:auth-delegator."""
+    VAULT = "vault"
+    """Vault has its own reviewer JWT (e.g. runs in-cluster): no extra binding."""
+
+
+class VaultAuditType(StrEnum):
+    NONE = "none"
+    FILE = "file"
+    SOCKET = "socket"
+
+
+class GcpIdentity(StrEnum):
+    GSA = "gsa"
+    """A Google service account impersonated through Workload Identity."""
+    DIRECT = "direct"
+    """Direct Workload Identity Federation: the Kubernetes service account is the principal."""
+
+
 # --- value rules -----------------------------------------------------------
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -55,6 +75,15 @@ _SEMVER_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?$")
 _K8S_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,252}$")
 _EKS_CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[^\s]*)?$")
+_VAULT_PATH_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}(?:/[a-z0-9][a-z0-9_-]{0,62})*$")
+_GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_PROJECT_NUMBER_RE = re.compile(r"^[1-9]\d{5,19}$")
+_GCP_LOCATION_RE = re.compile(r"^[a-z]+-[a-z]+\d{1,2}(?:-[a-z])?$")
+_GCP_CLUSTER_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
+_GCP_KMS_KEY_RE = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/(?P<location>[a-z0-9-]+)/keyRings/[A-Za-z0-9_-]{1,63}/cryptoKeys/[A-Za-z0-9_-]{1,63}$"
+)
 
 MIN_REFRESH_SECONDS = 60
 MAX_REFRESH_SECONDS = 24 * 3600
@@ -97,6 +126,35 @@ class AwsSettings:
 
 
 @dataclass(frozen=True)
+class VaultSettings:
+    address: str
+    kv_mount: str
+    auth_mount: str
+    kubernetes_host: str
+    kubernetes_ca_cert: str
+    kubernetes_issuer: str
+    token_reviewer: VaultTokenReviewer
+    token_ttl_seconds: int
+    audience: str
+    audit_type: VaultAuditType
+    audit_target: str
+    ca_bundle: str
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    project: str
+    project_number: str
+    identity: GcpIdentity
+    replica_locations: tuple[str, ...]
+    kms_key_name: str
+    cluster_location: str
+    cluster_name: str
+    cluster_project: str
+    audit_logs: bool
+
+
+@dataclass(frozen=True)
 class StackConfig:
     environment: str
     backend: Backend
@@ -106,7 +164,9 @@ class StackConfig:
     jwt_rotation: str
     bootstrap: bool
     eso: EsoSettings
-    aws: AwsSettings | None
+    aws: AwsSettings | None = None
+    vault: VaultSettings | None = None
+    gcp: GcpSettings | None = None
 
 
 # --- raw model: one field per config key -------------------------------------
@@ -136,6 +196,27 @@ class _Raw(BaseModel):
     aws_oidc_provider_arn: str = Field(alias="awsOidcProviderArn")
     aws_eks_cluster_name: str = Field(alias="awsEksClusterName")
     aws_recovery_window_days: int = Field(alias="awsRecoveryWindowDays", ge=7, le=30)
+    vault_address: str = Field(alias="vaultAddress")
+    vault_kv_mount: str = Field(alias="vaultKvMount")
+    vault_auth_mount: str = Field(alias="vaultAuthMount")
+    vault_kubernetes_host: str = Field(alias="vaultKubernetesHost")
+    vault_kubernetes_ca_cert: str = Field(alias="vaultKubernetesCaCert")
+    vault_kubernetes_issuer: str = Field(alias="vaultKubernetesIssuer")
+    vault_token_reviewer: VaultTokenReviewer = Field(alias="vaultTokenReviewer")
+    vault_token_ttl: str = Field(alias="vaultTokenTtl")
+    vault_audience: str = Field(alias="vaultAudience")
+    vault_audit_type: VaultAuditType = Field(alias="vaultAuditType")
+    vault_audit_target: str = Field(alias="vaultAuditTarget")
+    vault_ca_bundle: str = Field(alias="vaultCaBundle")
+    gcp_project: str = Field(alias="gcpProject")
+    gcp_project_number: str = Field(alias="gcpProjectNumber")
+    gcp_identity: GcpIdentity = Field(alias="gcpIdentity")
+    gcp_replica_locations: list[str] = Field(alias="gcpReplicaLocations")
+    gcp_kms_key_name: str = Field(alias="gcpKmsKeyName")
+    gcp_cluster_location: str = Field(alias="gcpClusterLocation")
+    gcp_cluster_name: str = Field(alias="gcpClusterName")
+    gcp_cluster_project: str = Field(alias="gcpClusterProject")
+    gcp_audit_logs: bool = Field(alias="gcpAuditLogs")
 
     @field_validator("environment")
     @classmethod
@@ -200,6 +281,90 @@ class _Raw(BaseModel):
             )
         return v
 
+    @field_validator("vault_address", "vault_kubernetes_host")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not _URL_RE.match(v):
+            raise _reject(f"{v!r} is not a URL (allowed: https://host[:port], e.g. https://vault.example.com:8200)")
+        return v
+
+    @field_validator("vault_kv_mount", "vault_auth_mount")
+    @classmethod
+    def _vault_path(cls, v: str) -> str:
+        if not _VAULT_PATH_RE.match(v):
+            raise _reject(f"{v!r} is not a Vault mount path (allowed: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/')")
+        return v
+
+    @field_validator("vault_token_ttl")
+    @classmethod
+    def _vault_ttl(cls, v: str) -> str:
+        seconds = go_duration_seconds(v)
+        if not 300 <= seconds <= 24 * 3600:
+            raise _reject(f"{v!r} is outside 5m..24h (ESO re-authenticates when its token expires)")
+        return v
+
+    @field_validator("vault_audience")
+    @classmethod
+    def _audience(cls, v: str) -> str:
+        if not v or any(c.isspace() for c in v) or "*" in v:
+            raise _reject(f"{v!r} is not an audience (allowed: one token audience without spaces or '*', e.g. vault)")
+        return v
+
+    @field_validator("gcp_replica_locations", mode="before")
+    @classmethod
+    def _json_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else []
+            except json.JSONDecodeError:
+                raise _reject(f"{v!r} is not a list (allowed: a YAML list of GCP regions, e.g. [us-east1, us-central1])") from None
+        return v
+
+    @field_validator("gcp_replica_locations")
+    @classmethod
+    def _locations(cls, v: list[str]) -> list[str]:
+        for location in v:
+            if not _GCP_LOCATION_RE.match(location):
+                raise _reject(f"{location!r} is not a GCP region (allowed: e.g. us-east1, europe-west4)")
+        if len(set(v)) != len(v):
+            raise _reject(f"{v!r} names a region twice (allowed: distinct regions)")
+        return v
+
+    @field_validator("gcp_project", "gcp_cluster_project")
+    @classmethod
+    def _gcp_project(cls, v: str) -> str:
+        if v and not _GCP_PROJECT_RE.match(v):
+            raise _reject(f"{v!r} is not a GCP project id (allowed: 6-30 of a-z, 0-9, '-', starting with a letter)")
+        return v
+
+    @field_validator("gcp_project_number")
+    @classmethod
+    def _gcp_project_number(cls, v: str) -> str:
+        if v and not _GCP_PROJECT_NUMBER_RE.match(v):
+            raise _reject(f"{v!r} is not a GCP project number (allowed: digits only, e.g. 123456789012)")
+        return v
+
+    @field_validator("gcp_cluster_location")
+    @classmethod
+    def _gcp_cluster_location(cls, v: str) -> str:
+        if v and not (_GCP_LOCATION_RE.match(v) or re.match(r"^[a-z]+-[a-z]+\d{1,2}-[a-z]$", v)):
+            raise _reject(f"{v!r} is not a GKE cluster location (allowed: a region or zone, e.g. us-east1 or us-east1-b)")
+        return v
+
+    @field_validator("gcp_cluster_name")
+    @classmethod
+    def _gcp_cluster_name(cls, v: str) -> str:
+        if v and not _GCP_CLUSTER_RE.match(v):
+            raise _reject(f"{v!r} is not a GKE cluster name (allowed: up to 40 of a-z, 0-9, '-', starting with a letter)")
+        return v
+
+    @field_validator("gcp_kms_key_name")
+    @classmethod
+    def _gcp_kms(cls, v: str) -> str:
+        if v and not _GCP_KMS_KEY_RE.match(v):
+            raise _reject(f"{v!r} is not a Cloud KMS key name (allowed: projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>)")
+        return v
+
     @field_validator("aws_eks_cluster_name")
     @classmethod
     def _cluster(cls, v: str) -> str:
@@ -238,8 +403,30 @@ def _cross_checks(raw: _Raw, stack: str) -> None:
                 )
         else:
             _need("awsEksClusterName", raw.aws_eks_cluster_name, "when awsIdentity is pod-identity")
-    elif raw.backend in (Backend.VAULT, Backend.GCP):
-        raise ConfigError(f"{PROJECT}:backend: {raw.backend.value!r} is not implemented yet (allowed: aws)")
+    elif raw.backend is Backend.VAULT:
+        _need("vaultAddress", raw.vault_address, "when backend is vault")
+        _need("vaultKubernetesHost", raw.vault_kubernetes_host, "when backend is vault")
+        if raw.vault_audit_type is not VaultAuditType.NONE:
+            _need("vaultAuditTarget", raw.vault_audit_target, "when vaultAuditType is file or socket")
+    elif raw.backend is Backend.GCP:
+        _need("gcpProject", raw.gcp_project, "when backend is gcp")
+        if raw.gcp_identity is GcpIdentity.DIRECT:
+            _need("gcpProjectNumber", raw.gcp_project_number, "when gcpIdentity is direct")
+        if raw.gcp_cluster_name and not raw.gcp_cluster_location:
+            _need("gcpClusterLocation", raw.gcp_cluster_location, "when gcpClusterName is set")
+        key = _GCP_KMS_KEY_RE.match(raw.gcp_kms_key_name)
+        if key:
+            locations = raw.gcp_replica_locations
+            if not locations and key["location"] != "global":
+                raise ConfigError(
+                    f"{PROJECT}:gcpKmsKeyName: key in {key['location']!r} cannot encrypt automatically replicated "
+                    "secrets (allowed: a key in 'global', or set gcpReplicaLocations to that one region)"
+                )
+            if locations and locations != [key["location"]]:
+                raise ConfigError(
+                    f"{PROJECT}:gcpKmsKeyName: key in {key['location']!r} does not match gcpReplicaLocations "
+                    f"{locations} (allowed: exactly one replica region, the key's)"
+                )
 
 
 # What to say for keys whose rule is a type or a bound rather than a validator.
@@ -247,6 +434,7 @@ _ALLOWED = {
     "esoReplicas": "an integer from 1 to 5",
     "awsRecoveryWindowDays": "an integer from 7 to 30 (Secrets Manager's limits)",
     "bootstrap": "a boolean, true or false",
+    "gcpAuditLogs": "a boolean, true or false",
 }
 
 
@@ -284,6 +472,35 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
             cluster_name=model.aws_eks_cluster_name,
             recovery_window_days=model.aws_recovery_window_days,
         )
+    vault = None
+    if model.backend is Backend.VAULT:
+        vault = VaultSettings(
+            address=model.vault_address,
+            kv_mount=model.vault_kv_mount,
+            auth_mount=model.vault_auth_mount,
+            kubernetes_host=model.vault_kubernetes_host,
+            kubernetes_ca_cert=model.vault_kubernetes_ca_cert,
+            kubernetes_issuer=model.vault_kubernetes_issuer,
+            token_reviewer=model.vault_token_reviewer,
+            token_ttl_seconds=int(go_duration_seconds(model.vault_token_ttl)),
+            audience=model.vault_audience,
+            audit_type=model.vault_audit_type,
+            audit_target=model.vault_audit_target,
+            ca_bundle=model.vault_ca_bundle,
+        )
+    gcp = None
+    if model.backend is Backend.GCP:
+        gcp = GcpSettings(
+            project=model.gcp_project,
+            project_number=model.gcp_project_number,
+            identity=model.gcp_identity,
+            replica_locations=tuple(model.gcp_replica_locations),
+            kms_key_name=model.gcp_kms_key_name,
+            cluster_location=model.gcp_cluster_location,
+            cluster_name=model.gcp_cluster_name,
+            cluster_project=model.gcp_cluster_project,
+            audit_logs=model.gcp_audit_logs,
+        )
     return StackConfig(
         environment=model.environment,
         backend=model.backend,
@@ -294,6 +511,8 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
         bootstrap=model.bootstrap,
         eso=EsoSettings(chart_version=model.eso_chart_version, replicas=model.eso_replicas),
         aws=aws,
+        vault=vault,
+        gcp=gcp,
     )
 
 

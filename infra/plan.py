@@ -266,13 +266,22 @@ def _manifest_filename(m: dict[str, Any]) -> str:
     return "-".join(p for p in parts if p) + ".yaml"
 
 
-def _policy_documents(plan: Plan) -> dict[str, str]:
-    """``{file name: document}`` for every IAM document the stack declares."""
+def _pretty_json(document: str) -> str:
+    return json.dumps(json.loads(document), indent=2) + "\n"
+
+
+def policy_documents(plan: Plan) -> dict[str, str]:
+    """``{file name: text}`` for every access document the stack declares.
+
+    IAM policies and trust policies as ``.json``, Vault policies as ``.hcl``.
+    """
     docs: dict[str, str] = {}
     for r in plan.of_type("aws:iam/policy:Policy"):
-        docs[f"{r['inputs']['name']}.json"] = r["inputs"]["policy"]
+        docs[f"{r['inputs']['name']}.json"] = _pretty_json(r["inputs"]["policy"])
     for r in plan.of_type("aws:iam/role:Role"):
-        docs[f"{r['inputs']['name']}-trust.json"] = r["inputs"]["assumeRolePolicy"]
+        docs[f"{r['inputs']['name']}-trust.json"] = _pretty_json(r["inputs"]["assumeRolePolicy"])
+    for r in plan.of_type("vault:index/policy:Policy"):
+        docs[f"{r['inputs']['name']}.hcl"] = r["inputs"]["policy"]
     return docs
 
 
@@ -294,8 +303,8 @@ def write(plan: Plan, out: Path) -> None:
             "values": _sorted(i.get("values", {})),
         }
         (out / "manifests" / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
-    for fname, doc in _policy_documents(plan).items():
-        (out / "policies" / fname).write_text(json.dumps(json.loads(doc), indent=2) + "\n")
+    for fname, text in policy_documents(plan).items():
+        (out / "policies" / fname).write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_vault as vault
 
 from components.aws_eso_identity import AwsEsoIdentity, AwsEsoIdentityArgs
 from components.aws_secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
@@ -18,8 +19,9 @@ from components.eso import NAMESPACE as ESO_NAMESPACE
 from components.eso import SERVICE_ACCOUNT as ESO_SERVICE_ACCOUNT
 from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
+from components.vault_backend import VaultBackend, VaultBackendArgs
 from infra import catalog
-from infra.config import AwsIdentity, Backend, StackConfig
+from infra.config import AwsIdentity, Backend, StackConfig, VaultAuditType, VaultTokenReviewer
 
 JWT_ROTATION_ANNOTATION = "aragora.io/jwt-rotation"
 
@@ -53,7 +55,7 @@ class _AwsBackend:
     store_name = "aws-secrets-manager"
     layout = catalog.Layout.GROUPED
 
-    def __init__(self, cfg: StackConfig):
+    def __init__(self, cfg: StackConfig, k8s_provider: k8s.Provider):
         assert cfg.aws is not None
         a = cfg.aws
         # allowed_account_ids makes the provider refuse credentials of any other
@@ -109,6 +111,49 @@ class _AwsBackend:
         pulumi.export("awsSecretArns", self.secrets.secret_arns)
 
 
+class _VaultBackend:
+    """Vault/OpenBao KV v2: mount, policy, Kubernetes auth, audit, and the store's provider block."""
+
+    store_name = "vault"
+    layout = catalog.Layout.GROUPED
+    service_account_annotations: dict = {}
+
+    def __init__(self, cfg: StackConfig, k8s_provider: k8s.Provider):
+        assert cfg.vault is not None
+        v = cfg.vault
+        # No token argument: the provider reads VAULT_TOKEN from the environment,
+        # so no credential is ever in config, state inputs or git.
+        provider = vault.Provider("vault", address=v.address, skip_child_token=False)
+        self.backend = VaultBackend(
+            "vault",
+            VaultBackendArgs(
+                environment=cfg.environment,
+                kv_mount=v.kv_mount,
+                auth_mount=v.auth_mount,
+                secret_paths=[catalog.grouped_path(cfg.environment, g) for g in catalog.groups()],
+                kubernetes_host=v.kubernetes_host,
+                kubernetes_ca_cert=v.kubernetes_ca_cert,
+                kubernetes_issuer=v.kubernetes_issuer,
+                token_ttl_seconds=v.token_ttl_seconds,
+                audience=v.audience,
+                namespace=ESO_NAMESPACE,
+                service_account=ESO_SERVICE_ACCOUNT,
+                bind_auth_delegator=v.token_reviewer is VaultTokenReviewer.ESO,
+                audit_type=v.audit_type.value,
+                audit_target=v.audit_target if v.audit_type is not VaultAuditType.NONE else "",
+                server=v.address,
+                ca_bundle=v.ca_bundle,
+            ),
+            opts=pulumi.ResourceOptions(providers={"vault": provider, "kubernetes": k8s_provider}),
+        )
+        self.store_provider = self.backend.store_provider
+
+    def export(self) -> None:
+        pulumi.export("vaultMountPath", self.backend.mount_path)
+        pulumi.export("vaultPolicyName", self.backend.policy_name)
+        pulumi.export("vaultRoleName", self.backend.role_name)
+
+
 def build(cfg: StackConfig) -> None:
     catalog.validate_catalog()
     # An explicit context, never whatever is current on the operator's machine:
@@ -120,8 +165,8 @@ def build(cfg: StackConfig) -> None:
     )
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
-    backends = {Backend.AWS: _AwsBackend}
-    backend = backends[cfg.backend](cfg)
+    backends = {Backend.AWS: _AwsBackend, Backend.VAULT: _VaultBackend}
+    backend = backends[cfg.backend](cfg, k8s_provider)
 
     eso = ExternalSecretsOperator(
         "eso",

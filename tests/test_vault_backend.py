@@ -1,0 +1,129 @@
+"""The Vault backend as the example stacks declare it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import ROOT, render
+
+EXAMPLE = {"staging": ROOT / "examples/vault-staging.yaml", "production": ROOT / "examples/vault-production.yaml"}
+
+
+@pytest.fixture(params=["staging", "production"])
+def vplan(request):
+    return render(request.param, EXAMPLE[request.param])
+
+
+def test_kv_v2_mount_is_protected(vplan):
+    mount = vplan.one("vault:index/mount:Mount")
+    assert mount["inputs"]["path"] == "secret"
+    assert mount["inputs"]["type"] == "kv"
+    assert mount["inputs"]["options"] == {"version": "2"}
+    assert mount["protect"] is True
+
+
+def test_policy_grants_only_read_on_this_environments_data_paths(vplan):
+    policy = vplan.one("vault:index/policy:Policy")["inputs"]
+    assert policy["name"] == f"aragora-{vplan.stack}"
+    paths = re.findall(r'path "([^"]+)" \{\s*capabilities = \[([^\]]*)\]\s*\}', policy["policy"])
+    assert sorted(p for p, _ in paths) == sorted(
+        f"secret/data/aragora/{vplan.stack}/{g}" for g in ("api-keys", "auth", "billing", "database")
+    )
+    assert {caps for _, caps in paths} == {'"read"'}
+    assert "metadata" not in policy["policy"] and "*" not in policy["policy"]
+
+
+def test_role_binds_exactly_the_eso_service_account_with_audience_and_ttl(vplan):
+    role = vplan.one("vault:kubernetes/authBackendRole:AuthBackendRole")["inputs"]
+    assert role["roleName"] == f"aragora-{vplan.stack}"
+    assert role["backend"] == "kubernetes"
+    assert role["boundServiceAccountNames"] == ["external-secrets"]
+    assert role["boundServiceAccountNamespaces"] == ["external-secrets"]
+    assert role["tokenPolicies"] == [f"aragora-{vplan.stack}"]
+    assert role["tokenTtl"] == 3600
+    assert role["audience"] == "vault"
+
+
+def test_kubernetes_auth_method_and_its_config(vplan):
+    auth = vplan.one("vault:index/authBackend:AuthBackend")["inputs"]
+    assert auth["type"] == "kubernetes" and auth["path"] == "kubernetes"
+    config = vplan.one("vault:kubernetes/authBackendConfig:AuthBackendConfig")["inputs"]
+    assert config["backend"] == "kubernetes"
+    assert config["kubernetesHost"] == "https://kubernetes.default.svc"
+
+
+def test_store_logs_in_with_the_role_and_the_audience_the_role_requires(vplan):
+    store = vplan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["inputs"]
+    role = vplan.one("vault:kubernetes/authBackendRole:AuthBackendRole")["inputs"]
+    assert store["metadata"]["name"] == "vault"
+    assert store["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
+    vault = store["spec"]["provider"]["vault"]
+    assert vault["server"] == f"https://vault.{vplan.stack}.example.com:8200"
+    assert vault["path"] == "secret" and vault["version"] == "v2"
+    k8s_auth = vault["auth"]["kubernetes"]
+    assert k8s_auth["mountPath"] == "kubernetes"
+    assert k8s_auth["role"] == role["roleName"]
+    assert k8s_auth["serviceAccountRef"] == {
+        "name": "external-secrets", "namespace": "external-secrets", "audiences": [role["audience"]],
+    }
+
+
+def test_eso_gets_auth_delegator_only_when_its_jwt_is_the_reviewer():
+    binding = render("staging", EXAMPLE["staging"]).one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    assert binding["inputs"]["roleRef"]["name"] == "system:auth-delegator"
+    assert binding["inputs"]["subjects"] == [{"kind": "ServiceAccount", "name": "external-secrets", "namespace": "external-secrets"}]
+    own = render("staging", EXAMPLE["staging"], vaultTokenReviewer="vault")
+    assert own.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") == []
+
+
+def test_audit_device_is_on_in_the_examples_and_protected(vplan):
+    audit = vplan.one("vault:index/audit:Audit")
+    assert audit["inputs"]["type"] == "file"
+    assert audit["inputs"]["options"] == {"file_path": "/vault/logs/aragora-audit.log"}
+    assert audit["protect"] is True
+
+
+def test_vault_token_never_comes_from_config(vplan):
+    provider = vplan.one("pulumi:providers:vault")["inputs"]
+    assert "token" not in provider
+    assert provider["address"] == f"https://vault.{vplan.stack}.example.com:8200"
+
+
+def test_external_secrets_read_the_same_grouped_keys_as_on_aws(vplan):
+    aws = render(vplan.stack)
+    keys = lambda plan: {  # noqa: E731
+        d["secretKey"]: d["remoteRef"]
+        for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        for d in r["inputs"]["spec"]["data"]
+    }
+    assert keys(vplan) == keys(aws)
+    assert {r["inputs"]["spec"]["secretStoreRef"]["name"] for r in vplan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")} == {"vault"}
+
+
+def test_vault_stack_declares_no_aws_resources(vplan):
+    assert not [r for r in vplan.resources if r["type"].startswith(("aws:", "pulumi:providers:aws"))]
+    assert vplan.outputs["vaultMountPath"] == "secret"
+    assert vplan.outputs["vaultPolicyName"] == vplan.outputs["vaultRoleName"] == f"aragora-{vplan.stack}"
+    assert vplan.outputs["storeName"] == "vault"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"vaultAddress": ""}, "vaultAddress"),
+        ({"vaultAddress": "vault.example.com"}, "vaultAddress"),
+        ({"vaultKubernetesHost": ""}, "vaultKubernetesHost"),
+        ({"vaultKvMount": "/secret/"}, "vaultKvMount"),
+        ({"vaultTokenTtl": "10s"}, "vaultTokenTtl"),
+        ({"vaultAudience": "*"}, "vaultAudience"),
+        ({"vaultAuditType": "syslog"}, "vaultAuditType"),
+        ({"vaultTokenReviewer": "nobody"}, "vaultTokenReviewer"),
+    ],
+)
+def test_bad_vault_config_names_the_key(changes, key):
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"^aragora-secrets:{key}:"):
+        render("staging", EXAMPLE["staging"], **changes)
