@@ -273,7 +273,8 @@ def _pretty_json(document: str) -> str:
 def policy_documents(plan: Plan) -> dict[str, str]:
     """``{file name: text}`` for every access document the stack declares.
 
-    IAM policies and trust policies as ``.json``, Vault policies as ``.hcl``.
+    IAM policies and trust policies as ``.json``, Vault policies as ``.hcl``,
+    GCP per-secret bindings as one ``.json`` list.
     """
     docs: dict[str, str] = {}
     for r in plan.of_type("aws:iam/policy:Policy"):
@@ -282,6 +283,12 @@ def policy_documents(plan: Plan) -> dict[str, str]:
         docs[f"{r['inputs']['name']}-trust.json"] = _pretty_json(r["inputs"]["assumeRolePolicy"])
     for r in plan.of_type("vault:index/policy:Policy"):
         docs[f"{r['inputs']['name']}.hcl"] = r["inputs"]["policy"]
+    bindings = [
+        {k: r["inputs"][k] for k in ("secretId", "role", "member")}
+        for r in plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    ]
+    if bindings:
+        docs[f"gcp-{plan.stack}-secret-accessors.json"] = json.dumps(sorted(bindings, key=lambda b: b["secretId"]), indent=2) + "\n"
     return docs
 
 

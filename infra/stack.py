@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
@@ -18,10 +19,12 @@ from components.cluster_secret_store import ClusterSecretStore, ClusterSecretSto
 from components.eso import NAMESPACE as ESO_NAMESPACE
 from components.eso import SERVICE_ACCOUNT as ESO_SERVICE_ACCOUNT
 from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.gcp_eso_identity import GcpEsoIdentity, GcpEsoIdentityArgs
+from components.gcp_secret_manager import GcpSecretManager, GcpSecretManagerArgs
 from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
 from components.vault_backend import VaultBackend, VaultBackendArgs
 from infra import catalog
-from infra.config import AwsIdentity, Backend, StackConfig, VaultAuditType, VaultTokenReviewer
+from infra.config import AwsIdentity, Backend, GcpIdentity, StackConfig, VaultAuditType, VaultTokenReviewer
 
 JWT_ROTATION_ANNOTATION = "aragora.io/jwt-rotation"
 
@@ -154,6 +157,63 @@ class _VaultBackend:
         pulumi.export("vaultRoleName", self.backend.role_name)
 
 
+class _GcpBackend:
+    """GCP Secret Manager: one secret per value, per-secret access, Workload Identity."""
+
+    store_name = "gcp-secret-manager"
+    layout = catalog.Layout.PER_VALUE
+
+    def __init__(self, cfg: StackConfig, k8s_provider: k8s.Provider):
+        assert cfg.gcp is not None
+        g = cfg.gcp
+        provider = gcp.Provider("gcp", project=g.project)
+        opts = pulumi.ResourceOptions(providers={"gcp": provider})
+        labels = {"app": "aragora", "env": cfg.environment, "managed-by": "pulumi"}
+        self.secrets = GcpSecretManager(
+            "gcp-secrets",
+            GcpSecretManagerArgs(
+                project=g.project,
+                secret_ids={e.slug: catalog.gcp_secret_id(cfg.environment, e) for e in catalog.CATALOG},
+                labels=labels,
+                replica_locations=g.replica_locations,
+                kms_key_name=g.kms_key_name,
+                audit_logs=g.audit_logs,
+            ),
+            opts=opts,
+        )
+        store_auth = {
+            k: v
+            for k, v in (
+                ("clusterLocation", g.cluster_location),
+                ("clusterName", g.cluster_name),
+                ("clusterProjectID", g.cluster_project),
+            )
+            if v
+        }
+        self.identity = GcpEsoIdentity(
+            "gcp-eso-identity",
+            GcpEsoIdentityArgs(
+                environment=cfg.environment,
+                project=g.project,
+                secret_ids=self.secrets.secret_ids,
+                namespace=ESO_NAMESPACE,
+                service_account=ESO_SERVICE_ACCOUNT,
+                pool_project=g.cluster_project or g.project,
+                direct=g.identity is GcpIdentity.DIRECT,
+                pool_project_number=g.project_number,
+                store_auth=store_auth,
+            ),
+            opts=opts,
+        )
+        self.service_account_annotations = self.identity.service_account_annotations
+        self.store_provider = self.identity.store_provider
+
+    def export(self) -> None:
+        if self.identity.gsa_email is not None:
+            pulumi.export("gcpServiceAccountEmail", self.identity.gsa_email)
+        pulumi.export("gcpSecretIds", self.secrets.secret_ids)
+
+
 def build(cfg: StackConfig) -> None:
     catalog.validate_catalog()
     # An explicit context, never whatever is current on the operator's machine:
@@ -165,7 +225,7 @@ def build(cfg: StackConfig) -> None:
     )
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
-    backends = {Backend.AWS: _AwsBackend, Backend.VAULT: _VaultBackend}
+    backends = {Backend.AWS: _AwsBackend, Backend.VAULT: _VaultBackend, Backend.GCP: _GcpBackend}
     backend = backends[cfg.backend](cfg, k8s_provider)
 
     eso = ExternalSecretsOperator(

@@ -25,7 +25,10 @@ def _cached(stack: str, config_file: str | None, overrides: tuple) -> plan_mod.P
 
 def render(stack: str, config_file: str | Path | None = None, **overrides: Any) -> plan_mod.Plan:
     """A plan of ``stack``; ``overrides`` set single config keys (camelCase, project namespace)."""
-    return _cached(stack, str(config_file) if config_file else None, tuple(sorted(overrides.items())))
+    from infra.config import encode_value
+
+    encoded = tuple(sorted((k, encode_value(v)) for k, v in overrides.items()))
+    return _cached(stack, str(config_file) if config_file else None, encoded)
 
 
 @pytest.fixture(params=STACKS)
