@@ -9,7 +9,7 @@ STACK  ?= staging
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test venv clean help
+.PHONY: plan test lint venv clean help
 
 help:
 	@echo "make plan [STACK=staging|production] [OUT=dir]   offline plan (no cloud, no Pulumi CLI)"
@@ -33,7 +33,10 @@ venv: $(DEV_STAMP)
 plan: $(RUNTIME_STAMP)
 	$(BIN)/python -m infra.plan --stack $(STACK) $(if $(OUT),--out $(OUT))
 
-test: $(DEV_STAMP)
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -12,8 +12,8 @@ caller passes ``irsa_annotations`` to the operator).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws

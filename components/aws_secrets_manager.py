@@ -10,8 +10,8 @@ Does not own: who may read the secrets (``aws_eso_identity``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws

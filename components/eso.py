@@ -9,8 +9,8 @@ the caller passes that identity in as service-account annotations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -67,7 +67,6 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
     """Custom resources (stores, ExternalSecrets) depend on this: the CRDs and
     the admission webhook arrive with it."""
-    service_account_name: str = SERVICE_ACCOUNT
 
     def __init__(self, name: str, args: ExternalSecretsOperatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:eso:ExternalSecretsOperator", name, None, opts)

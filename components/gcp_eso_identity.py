@@ -13,8 +13,8 @@ Workload Identity pool, nor the service-account annotation (the caller passes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pulumi
 import pulumi_gcp as gcp

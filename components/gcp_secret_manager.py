@@ -9,8 +9,8 @@ Does not own: who may read the secrets (``gcp_eso_identity``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_gcp as gcp

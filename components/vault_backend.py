@@ -10,8 +10,8 @@ Vault server, nor the token Pulumi uses (``VAULT_TOKEN`` in the environment).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s

@@ -49,24 +49,20 @@ class SecretEntry:
     sync: SyncClass
     description: str
 
-    @property
-    def required(self) -> bool:
-        return self.sync is not SyncClass.OPTIONAL
 
-
-R, S, O = SyncClass.REQUIRED, SyncClass.SESSION, SyncClass.OPTIONAL
+REQ, SES, OPT = SyncClass.REQUIRED, SyncClass.SESSION, SyncClass.OPTIONAL
 
 # Grouping keeps the number of remote secrets (and so the provider calls ESO
 # makes on every refresh) small: four AWS/Vault secrets for eight values.
 CATALOG: tuple[SecretEntry, ...] = (
-    SecretEntry("DATABASE_URL", "database", "url", "database-url", R, "PostgreSQL connection string"),
-    SecretEntry("ARAGORA_JWT_SECRET", "auth", "jwt-secret", "jwt-secret", S, "Auth token signing secret, 32+ characters"),
-    SecretEntry("ANTHROPIC_API_KEY", "api-keys", "anthropic", "anthropic-key", R, "Anthropic API key (Claude models)"),
-    SecretEntry("OPENAI_API_KEY", "api-keys", "openai", "openai-key", R, "OpenAI API key (GPT models)"),
-    SecretEntry("OPENROUTER_API_KEY", "api-keys", "openrouter", "openrouter-key", O, "OpenRouter API key (fallback, multi-model)"),
-    SecretEntry("MISTRAL_API_KEY", "api-keys", "mistral", "mistral-key", O, "Mistral API key"),
-    SecretEntry("STRIPE_SECRET_KEY", "billing", "stripe-secret-key", "stripe-secret-key", O, "Stripe secret key (billing)"),
-    SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", O, "Stripe webhook signing secret"),
+    SecretEntry("DATABASE_URL", "database", "url", "database-url", REQ, "PostgreSQL connection string"),
+    SecretEntry("ARAGORA_JWT_SECRET", "auth", "jwt-secret", "jwt-secret", SES, "Auth token signing secret, 32+ characters"),
+    SecretEntry("ANTHROPIC_API_KEY", "api-keys", "anthropic", "anthropic-key", REQ, "Anthropic API key (Claude models)"),
+    SecretEntry("OPENAI_API_KEY", "api-keys", "openai", "openai-key", REQ, "OpenAI API key (GPT models)"),
+    SecretEntry("OPENROUTER_API_KEY", "api-keys", "openrouter", "openrouter-key", OPT, "OpenRouter API key (fallback, multi-model)"),
+    SecretEntry("MISTRAL_API_KEY", "api-keys", "mistral", "mistral-key", OPT, "Mistral API key"),
+    SecretEntry("STRIPE_SECRET_KEY", "billing", "stripe-secret-key", "stripe-secret-key", OPT, "Stripe secret key (billing)"),
+    SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", OPT, "Stripe webhook signing secret"),
 )
 
 APP_NAMESPACE = "aragora"

@@ -19,9 +19,9 @@ from components.cluster_secret_store import ClusterSecretStore, ClusterSecretSto
 from components.eso import NAMESPACE as ESO_NAMESPACE
 from components.eso import SERVICE_ACCOUNT as ESO_SERVICE_ACCOUNT
 from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
 from components.gcp_eso_identity import GcpEsoIdentity, GcpEsoIdentityArgs
 from components.gcp_secret_manager import GcpSecretManager, GcpSecretManagerArgs
-from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
 from components.vault_backend import VaultBackend, VaultBackendArgs
 from infra import catalog
 from infra.config import AwsIdentity, Backend, GcpIdentity, StackConfig, VaultAuditType, VaultTokenReviewer
@@ -119,11 +119,12 @@ class _VaultBackend:
 
     store_name = "vault"
     layout = catalog.Layout.GROUPED
-    service_account_annotations: dict = {}
 
     def __init__(self, cfg: StackConfig, k8s_provider: k8s.Provider):
         assert cfg.vault is not None
         v = cfg.vault
+        # Kubernetes auth needs no annotation: ESO presents a projected token.
+        self.service_account_annotations: dict = {}
         # No token argument: the provider reads VAULT_TOKEN from the environment,
         # so no credential is ever in config, state inputs or git.
         provider = vault.Provider("vault", address=v.address, skip_child_token=False)

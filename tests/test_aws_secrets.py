@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from infra import catalog
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -11,9 +13,7 @@ KEY = "aws:kms/key:Key"
 def test_one_secret_per_catalog_group_named_under_the_environment_prefix(stack_plan):
     names = sorted(r["inputs"]["name"] for r in stack_plan.of_type(SECRET))
     assert names == sorted(f"aragora/{stack_plan.stack}/{g}" for g in {e.group for e in catalog.CATALOG})
-    assert names == sorted(
-        ["aragora/%s/%s" % (stack_plan.stack, g) for g in ("api-keys", "auth", "billing", "database")]
-    )
+    assert names == sorted(f"aragora/{stack_plan.stack}/{g}" for g in ("api-keys", "auth", "billing", "database"))
 
 
 def test_no_secret_value_is_ever_declared(stack_plan):
@@ -48,7 +48,7 @@ def test_aws_provider_refuses_credentials_of_any_other_account(stack_plan):
     from tests.conftest import stack_file_value
 
     provider = stack_plan.one("pulumi:providers:aws")
-    assert provider["inputs"]["allowedAccountIds"] == '["%s"]' % stack_file_value(stack_plan.stack, "awsAccountId")
+    assert json.loads(provider["inputs"]["allowedAccountIds"]) == [stack_file_value(stack_plan.stack, "awsAccountId")]
     for r in stack_plan.resources:
         if r["type"].startswith("aws:"):
             assert r["provider"].startswith(provider["urn"] + "::"), r["name"]
