@@ -9,11 +9,12 @@ STACK  ?= staging
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint venv clean help
+.PHONY: plan test lint bench venv clean help
 
 help:
 	@echo "make plan [STACK=staging|production] [OUT=dir]   offline plan (no cloud, no Pulumi CLI)"
-	@echo "make test                                        full test suite"
+	@echo "make test                                        lint and the full test suite"
+	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -38,6 +39,9 @@ lint: $(DEV_STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache plan-out

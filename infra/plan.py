@@ -9,7 +9,11 @@ host runs it (``runpy`` on the ``main`` path, cwd = project root), records
 every resource registration and prints the resource tree. With ``--out`` it
 writes ``resources.json``, ``outputs.json``, ``manifests/`` and ``policies/``.
 
-Exit status: 0 rendered, 2 invalid config (one line on stderr, nothing declared).
+With ``--diff BASE_DIR`` (an earlier ``--out``) it prints what changed
+against that plan instead of the tree.
+
+Exit status: 0 rendered (with ``--diff``: no changes), 1 changes (``--diff``
+only), 2 invalid config or unreadable base (one line on stderr, nothing declared).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pulumi.runtime import rpc  # noqa: E402
 from pulumi.runtime.mocks import MockMonitor  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
+from infra import graph, plandiff  # noqa: E402
 from infra.config import PROJECT, ConfigError, encode_value  # noqa: E402
 from infra.mocks import PlanMocks  # noqa: E402
 
@@ -293,7 +298,8 @@ def policy_documents(plan: Plan) -> dict[str, str]:
     return docs
 
 
-def write(plan: Plan, out: Path) -> None:
+def write(plan: Plan, out: Path) -> str | None:
+    """Write every plan file to ``out``; returns a note when graph.svg could not be drawn."""
     (out / "manifests").mkdir(parents=True, exist_ok=True)
     (out / "policies").mkdir(parents=True, exist_ok=True)
     (out / "resources.json").write_text(json.dumps(plan.resources, indent=2, sort_keys=True) + "\n")
@@ -313,23 +319,37 @@ def write(plan: Plan, out: Path) -> None:
         (out / "manifests" / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
     for fname, text in policy_documents(plan).items():
         (out / "policies" / fname).write_text(text)
+    return graph.write(plan.resources, f"{PROJECT}/{plan.stack}", out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: staging or production")
     parser.add_argument("--config-file", type=Path, help="read the stack config from FILE instead of Pulumi.<stack>.yaml")
-    parser.add_argument("--out", type=Path, help="write resources.json, outputs.json, manifests/ and policies/ to DIR")
+    parser.add_argument("--out", type=Path, help="write resources.json, outputs.json, manifests/, policies/, graph.dot to DIR")
+    parser.add_argument("--diff", type=Path, metavar="BASE_DIR", help="show changes against an earlier --out directory")
     args = parser.parse_args(argv)
+    try:
+        base = json.loads((args.diff / "resources.json").read_text()) if args.diff else None
+    except (OSError, ValueError) as err:
+        print(f"error: --diff: cannot read {args.diff}/resources.json ({type(err).__name__})", file=sys.stderr)
+        return 2
     try:
         plan = render(args.stack, args.config_file)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.out:
+        note = write(plan, args.out)
+        if note:
+            print(note, file=sys.stderr)
+    if base is not None:
+        changes = plandiff.diff(base, plan.resources)
+        print(plandiff.render_text(changes))
+        return 1 if changes.has_changes else 0
     print(tree(plan))
     if args.out:
-        write(plan, args.out)
-        print(f"\nwrote {args.out}/resources.json, outputs.json, manifests/, policies/")
+        print(f"\nwrote {args.out}/resources.json, outputs.json, manifests/, policies/, graph.dot")
     return 0
 
 

@@ -1,0 +1,92 @@
+"""Plan diff between two rendered plans, and the resource graph."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from infra import graph, plandiff
+from infra import plan as plan_mod
+from tests.conftest import ROOT, render
+
+
+def _plan_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_identical_plans_have_no_changes_and_exit_0(tmp_path):
+    assert _plan_cli("--stack", "staging", "--out", str(tmp_path / "base")).returncode == 0
+    result = _plan_cli("--stack", "staging", "--diff", str(tmp_path / "base"))
+    assert result.returncode == 0, result.stderr
+    assert "no changes" in result.stdout
+
+
+def test_a_config_change_is_shown_with_old_and_new_values_and_exits_1(tmp_path):
+    assert _plan_cli("--stack", "staging", "--out", str(tmp_path / "base")).returncode == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text((ROOT / "Pulumi.staging.yaml").read_text().replace("refreshInterval: 5m", "refreshInterval: 10m"))
+    result = _plan_cli("--stack", "staging", "--config-file", str(changed), "--diff", str(tmp_path / "base"))
+    assert result.returncode == 1, result.stderr
+    assert '~ spec.refreshInterval: "5m" => "10m"' in result.stdout
+    assert "0 to create, 3 to update or replace, 0 to delete" in result.stdout
+
+
+def test_an_unreadable_base_is_an_error_with_exit_2(tmp_path):
+    result = _plan_cli("--stack", "staging", "--diff", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert "--diff" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_diff_lists_creates_deletes_and_marks_protected_deletes():
+    staging, bootstrap = render("staging").resources, render("staging", bootstrap=True).resources
+    d = plandiff.diff(staging, bootstrap)
+    assert {r["type"] for r in d.delete} == {
+        "aragora:eso:ClusterSecretStore", "aragora:eso:AppExternalSecrets",
+        "kubernetes:external-secrets.io/v1:ClusterSecretStore", "kubernetes:external-secrets.io/v1:ExternalSecret",
+        "kubernetes:core/v1:Namespace",
+    }
+    assert d.create == []
+    back = plandiff.diff(bootstrap, staging)
+    assert len(back.create) == len(d.delete)
+    protected = plandiff.render_text(plandiff.diff(staging, [r for r in staging if r["type"] != "aws:kms/key:Key"]))
+    assert re.search(r"- aws:kms/key:Key aws-secrets-kms-key\s+\(protected", protected)
+
+
+def test_json_policy_strings_are_compared_as_documents_so_key_order_is_no_change():
+    base = render("staging").resources
+    head = json.loads(json.dumps(base))
+    for r in head:
+        if r["type"] == "aws:iam/policy:Policy":
+            doc = json.loads(r["inputs"]["policy"])
+            r["inputs"]["policy"] = json.dumps(dict(reversed(list(doc.items()))), indent=4)
+    assert not plandiff.diff(base, head).has_changes
+
+
+def test_secret_values_stay_masked_in_a_diff():
+    base = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": plan_mod.SECRET}, "depends_on": []}]
+    head = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": plan_mod.SECRET, "x": 1}, "depends_on": []}]
+    text = plandiff.render_text(plandiff.diff(base, head))
+    assert "~ x: (none) => 1" in text and "password" not in text
+
+
+def test_graph_has_every_resource_as_a_node_and_every_dependency_as_an_edge(stack_plan):
+    dot = graph.to_dot(stack_plan.resources, "t")
+    for r in stack_plan.resources:
+        assert f'"{r["urn"]}" [' in dot, r["urn"]
+        for dep in r["depends_on"]:
+            assert f'"{dep}" -> "{r["urn"]}";' in dot
+        if r["parent"]:
+            assert f'"{r["parent"]}" -> "{r["urn"]}" [style=dashed' in dot
+    clusters = re.findall(r'subgraph "cluster_([^"]+)"', dot)
+    assert sorted(clusters) == sorted(r["urn"] for r in stack_plan.resources if not r["custom"] and r["parent"])
+
+
+def test_missing_graphviz_is_a_note_not_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr(graph.shutil, "which", lambda _: None)
+    note = plan_mod.write(render("staging"), tmp_path)
+    assert note and "graphviz" in note.lower()
+    assert (tmp_path / "graph.dot").exists() and not (tmp_path / "graph.svg").exists()
