@@ -86,6 +86,18 @@ _GCP_KMS_KEY_RE = re.compile(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/(?P<location>[a-z0-9-]+)/keyRings/[A-Za-z0-9_-]{1,63}/cryptoKeys/[A-Za-z0-9_-]{1,63}$"
 )
 
+def quote(value: Any) -> str:
+    """A value quoted for a one-line message: repr, newlines escaped, long ones cut."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "...'"
+
+
+def quote_key(key: Any) -> str:
+    """A config key as messages show it: as is when printable and short, else quoted."""
+    text = str(key)
+    return text if text.isprintable() and len(text) <= 80 else quote(text)
+
+
 MIN_REFRESH_SECONDS = 60
 MAX_REFRESH_SECONDS = 24 * 3600
 
@@ -93,7 +105,7 @@ MAX_REFRESH_SECONDS = 24 * 3600
 def go_duration_seconds(value: str) -> float:
     """Seconds in a Go ``time.Duration`` string, as ESO parses ``refreshInterval``."""
     if not _GO_DURATION_RE.match(value):
-        raise ValueError(f"{value!r} is not a Go duration (allowed: e.g. 5m, 1h, 1h30m)")
+        raise ValueError(f"{quote(value)} is not a Go duration (allowed: e.g. 5m, 1h, 1h30m)")
     return sum(float(n) * _GO_UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", value))
 
 
@@ -177,6 +189,7 @@ def _reject(message: str) -> ValueError:
     return ValueError(message)
 
 
+
 class _Raw(BaseModel):
     """Config keys exactly as in Pulumi.yaml; unknown keys are an error."""
 
@@ -223,14 +236,14 @@ class _Raw(BaseModel):
     @classmethod
     def _environment(cls, v: str) -> str:
         if v not in ENVIRONMENTS:
-            raise _reject(f"{v!r} is not an environment (allowed: {', '.join(ENVIRONMENTS)})")
+            raise _reject(f"{quote(v)} is not an environment (allowed: {', '.join(ENVIRONMENTS)})")
         return v
 
     @field_validator("kube_context")
     @classmethod
     def _kube_context(cls, v: str) -> str:
         if not _K8S_NAME_RE.match(v):
-            raise _reject(f"{v!r} is not a kubeconfig context name (required: the context of this environment's cluster)")
+            raise _reject(f"{quote(v)} is not a kubeconfig context name (required: the context of this environment's cluster)")
         return v
 
     @field_validator("refresh_interval")
@@ -238,14 +251,14 @@ class _Raw(BaseModel):
     def _refresh(cls, v: str) -> str:
         seconds = go_duration_seconds(v)
         if not MIN_REFRESH_SECONDS <= seconds <= MAX_REFRESH_SECONDS:
-            raise _reject(f"{v!r} is outside 1m..24h (every refresh is a paid provider call; under 1m throttles, over 24h leaves rotations unseen)")
+            raise _reject(f"{quote(v)} is outside 1m..24h (every refresh is a paid provider call; under 1m throttles, over 24h leaves rotations unseen)")
         return v
 
     @field_validator("jwt_rotation")
     @classmethod
     def _jwt_rotation(cls, v: str) -> str:
         if not _LABEL_RE.match(v):
-            raise _reject(f"{v!r} is not a label value (allowed: lower-case letters, digits, '-', '.', e.g. 2026-11-28)")
+            raise _reject(f"{quote(v)} is not a label value (allowed: lower-case letters, digits, '-', '.', e.g. 2026-11-28)")
         return v
 
     @field_validator("eso_chart_version")
@@ -253,23 +266,23 @@ class _Raw(BaseModel):
     def _chart_version(cls, v: str) -> str:
         match = _SEMVER_RE.match(v)
         if not match:
-            raise _reject(f"{v!r} is not an exact chart version (allowed: X.Y.Z, no ranges; e.g. 2.9.0)")
+            raise _reject(f"{quote(v)} is not an exact chart version (allowed: X.Y.Z, no ranges; e.g. 2.9.0)")
         if int(match[1]) < 2:
-            raise _reject(f"{v!r} is too old (allowed: 2.x or newer; 0.x serves only the dead v1beta1 API)")
+            raise _reject(f"{quote(v)} is too old (allowed: 2.x or newer; 0.x serves only the dead v1beta1 API)")
         return v
 
     @field_validator("aws_region")
     @classmethod
     def _region(cls, v: str) -> str:
         if v and not _REGION_RE.match(v):
-            raise _reject(f"{v!r} is not an AWS region (allowed: e.g. us-east-1, eu-west-2)")
+            raise _reject(f"{quote(v)} is not an AWS region (allowed: e.g. us-east-1, eu-west-2)")
         return v
 
     @field_validator("aws_account_id")
     @classmethod
     def _account(cls, v: str) -> str:
         if v and not _ACCOUNT_RE.match(v):
-            raise _reject(f"{v!r} is not an AWS account id (allowed: 12 digits)")
+            raise _reject(f"{quote(v)} is not an AWS account id (allowed: 12 digits)")
         return v
 
     @field_validator("aws_oidc_provider_arn")
@@ -277,7 +290,7 @@ class _Raw(BaseModel):
     def _oidc_arn(cls, v: str) -> str:
         if v and not _OIDC_ARN_RE.match(v):
             raise _reject(
-                f"{v!r} is not an EKS OIDC provider ARN "
+                f"{quote(v)} is not an EKS OIDC provider ARN "
                 "(allowed: arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<32-character id>)"
             )
         return v
@@ -286,14 +299,14 @@ class _Raw(BaseModel):
     @classmethod
     def _url(cls, v: str) -> str:
         if v and not _URL_RE.match(v):
-            raise _reject(f"{v!r} is not a URL (allowed: https://host[:port], e.g. https://vault.example.com:8200)")
+            raise _reject(f"{quote(v)} is not a URL (allowed: https://host[:port], e.g. https://vault.example.com:8200)")
         return v
 
     @field_validator("vault_kv_mount", "vault_auth_mount")
     @classmethod
     def _vault_path(cls, v: str) -> str:
         if not _VAULT_PATH_RE.match(v):
-            raise _reject(f"{v!r} is not a Vault mount path (allowed: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/')")
+            raise _reject(f"{quote(v)} is not a Vault mount path (allowed: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/')")
         return v
 
     @field_validator("vault_token_ttl")
@@ -301,14 +314,14 @@ class _Raw(BaseModel):
     def _vault_ttl(cls, v: str) -> str:
         seconds = go_duration_seconds(v)
         if not 300 <= seconds <= 24 * 3600:
-            raise _reject(f"{v!r} is outside 5m..24h (ESO re-authenticates when its token expires)")
+            raise _reject(f"{quote(v)} is outside 5m..24h (ESO re-authenticates when its token expires)")
         return v
 
     @field_validator("vault_audience")
     @classmethod
     def _audience(cls, v: str) -> str:
         if not v or any(c.isspace() for c in v) or "*" in v:
-            raise _reject(f"{v!r} is not an audience (allowed: one token audience without spaces or '*', e.g. vault)")
+            raise _reject(f"{quote(v)} is not an audience (allowed: one token audience without spaces or '*', e.g. vault)")
         return v
 
     @field_validator("gcp_replica_locations", mode="before")
@@ -318,7 +331,7 @@ class _Raw(BaseModel):
             try:
                 return json.loads(v) if v.strip() else []
             except json.JSONDecodeError:
-                raise _reject(f"{v!r} is not a list (allowed: a YAML list of GCP regions, e.g. [us-east1, us-central1])") from None
+                raise _reject(f"{quote(v)} is not a list (allowed: a YAML list of GCP regions, e.g. [us-east1, us-central1])") from None
         return v
 
     @field_validator("gcp_replica_locations")
@@ -326,51 +339,51 @@ class _Raw(BaseModel):
     def _locations(cls, v: list[str]) -> list[str]:
         for location in v:
             if not _GCP_LOCATION_RE.match(location):
-                raise _reject(f"{location!r} is not a GCP region (allowed: e.g. us-east1, europe-west4)")
+                raise _reject(f"{quote(location)} is not a GCP region (allowed: e.g. us-east1, europe-west4)")
         if len(set(v)) != len(v):
-            raise _reject(f"{v!r} names a region twice (allowed: distinct regions)")
+            raise _reject(f"{quote(v)} names a region twice (allowed: distinct regions)")
         return v
 
     @field_validator("gcp_project", "gcp_cluster_project")
     @classmethod
     def _gcp_project(cls, v: str) -> str:
         if v and not _GCP_PROJECT_RE.match(v):
-            raise _reject(f"{v!r} is not a GCP project id (allowed: 6-30 of a-z, 0-9, '-', starting with a letter)")
+            raise _reject(f"{quote(v)} is not a GCP project id (allowed: 6-30 of a-z, 0-9, '-', starting with a letter)")
         return v
 
     @field_validator("gcp_project_number")
     @classmethod
     def _gcp_project_number(cls, v: str) -> str:
         if v and not _GCP_PROJECT_NUMBER_RE.match(v):
-            raise _reject(f"{v!r} is not a GCP project number (allowed: digits only, e.g. 123456789012)")
+            raise _reject(f"{quote(v)} is not a GCP project number (allowed: digits only, e.g. 123456789012)")
         return v
 
     @field_validator("gcp_cluster_location")
     @classmethod
     def _gcp_cluster_location(cls, v: str) -> str:
         if v and not (_GCP_LOCATION_RE.match(v) or re.match(r"^[a-z]+-[a-z]+\d{1,2}-[a-z]$", v)):
-            raise _reject(f"{v!r} is not a GKE cluster location (allowed: a region or zone, e.g. us-east1 or us-east1-b)")
+            raise _reject(f"{quote(v)} is not a GKE cluster location (allowed: a region or zone, e.g. us-east1 or us-east1-b)")
         return v
 
     @field_validator("gcp_cluster_name")
     @classmethod
     def _gcp_cluster_name(cls, v: str) -> str:
         if v and not _GCP_CLUSTER_RE.match(v):
-            raise _reject(f"{v!r} is not a GKE cluster name (allowed: up to 40 of a-z, 0-9, '-', starting with a letter)")
+            raise _reject(f"{quote(v)} is not a GKE cluster name (allowed: up to 40 of a-z, 0-9, '-', starting with a letter)")
         return v
 
     @field_validator("gcp_kms_key_name")
     @classmethod
     def _gcp_kms(cls, v: str) -> str:
         if v and not _GCP_KMS_KEY_RE.match(v):
-            raise _reject(f"{v!r} is not a Cloud KMS key name (allowed: projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>)")
+            raise _reject(f"{quote(v)} is not a Cloud KMS key name (allowed: projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>)")
         return v
 
     @field_validator("aws_eks_cluster_name")
     @classmethod
     def _cluster(cls, v: str) -> str:
         if v and not _EKS_CLUSTER_RE.match(v):
-            raise _reject(f"{v!r} is not an EKS cluster name (allowed: letters, digits, '-', '_', up to 100)")
+            raise _reject(f"{quote(v)} is not an EKS cluster name (allowed: letters, digits, '-', '_', up to 100)")
         return v
 
 
@@ -382,7 +395,7 @@ def _need(key: str, value: Any, why: str) -> None:
 def _cross_checks(raw: _Raw, stack: str) -> None:
     if raw.environment != stack:
         raise ConfigError(
-            f"{PROJECT}:environment: {raw.environment!r} does not match the stack {stack!r} "
+            f"{PROJECT}:environment: {quote(raw.environment)} does not match the stack {quote(stack)} "
             "(allowed: the stack name; one stack per environment keeps staging and production apart)"
         )
     if raw.backend is Backend.AWS:
@@ -441,19 +454,19 @@ _ALLOWED = {
 
 def _format_validation_error(err: ValidationError, raw: Mapping[str, Any]) -> str:
     first = err.errors()[0]
-    key = str(first["loc"][0]) if first["loc"] else "?"
+    key = quote_key(first["loc"][0]) if first["loc"] else "?"
     if first["type"] == "missing":
         return f"{PROJECT}:{key}: missing (required: declare it in Pulumi.yaml or set it with `pulumi config set {key} <value>`)"
     if first["type"] == "extra_forbidden":
         return f"{PROJECT}:{key}: unknown key (allowed: the keys declared in Pulumi.yaml; see the README's config table)"
     message = first["msg"].removeprefix("Value error, ")
-    value = raw.get(key)
+    value = raw.get(first["loc"][0]) if first["loc"] else None
     if first["type"] == "enum":
         allowed = str(first["ctx"]["expected"]).replace("'", "")
-        return f"{PROJECT}:{key}: {value!r} is not allowed (allowed: {allowed})"
-    if message.startswith(repr(value)):
+        return f"{PROJECT}:{key}: {quote(value)} is not allowed (allowed: {allowed})"
+    if message.startswith(quote(value)):
         return f"{PROJECT}:{key}: {message}"
-    return f"{PROJECT}:{key}: {value!r} is not allowed (allowed: {_ALLOWED.get(key, message)})"
+    return f"{PROJECT}:{key}: {quote(value)} is not allowed (allowed: {_ALLOWED.get(key, message)})"
 
 
 def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
@@ -535,6 +548,8 @@ def load() -> StackConfig:
 
 def encode_value(value: Any) -> str:
     """A YAML config value as the Pulumi CLI hands it to the program: a string."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):

@@ -41,7 +41,7 @@ from pulumi.runtime.mocks import MockMonitor  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
 from infra import graph, plandiff  # noqa: E402
-from infra.config import PROJECT, ConfigError, encode_value  # noqa: E402
+from infra.config import PROJECT, ConfigError, encode_value, quote_key  # noqa: E402
 from infra.mocks import PlanMocks  # noqa: E402
 
 SECRET = "[secret]"
@@ -85,10 +85,10 @@ def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
     for key, value in (doc.get("config") or {}).items():
         key = str(key)
         if ":" not in key:
-            raise ConfigError(f"{key}: config keys must be namespaced (allowed: {PROJECT}:{key})")
+            raise ConfigError(f"{quote_key(key)}: config keys must be namespaced (allowed: {PROJECT}:<key>)")
         if isinstance(value, dict) and "secure" in value:
-            # Values never live in stack config; see README "Putting values".
-            raise ConfigError(f"{key}: secure values are not allowed in this project's stack config")
+            # Values never live in stack config; see README "Putting the values".
+            raise ConfigError(f"{quote_key(key)}: secure values are not allowed in this project's stack config")
         values[key] = encode_value(value)
     return values
 

@@ -1,0 +1,259 @@
+"""Guardrail rules for aragora-secrets, importable without building the PolicyPack.
+
+Each rule is a ``ResourceValidationPolicy``; ``__main__.py`` only puts them in
+a pack (constructing ``PolicyPack`` starts the gRPC server and blocks, so tests
+call ``RULE.validate(args, report)`` directly). The pack runs in its own
+virtualenv, so this module depends on pulumi-policy and the standard library only.
+
+Values unknown at preview (e.g. a policy document that embeds a key ARN not
+created yet) arrive as non-strings and are skipped: ``pulumi up`` validates
+them again once known.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+
+MANDATORY = EnforcementLevel.MANDATORY
+ACCESSOR = "roles/secretmanager.secretAccessor"
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_SA_SUBJECT = re.compile(r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def _rule(name: str, description: str) -> Callable[[Callable], ResourceValidationPolicy]:
+    def wrap(fn: Callable[[ResourceValidationArgs, ReportViolation], None]) -> ResourceValidationPolicy:
+        return ResourceValidationPolicy(name=name, description=description, validate=fn, enforcement_level=MANDATORY)
+
+    return wrap
+
+
+def _stack(urn: str) -> str:
+    return urn.split("::")[0].removeprefix("urn:pulumi:")
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _document(value: Any) -> dict | None:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            doc = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        return doc if isinstance(doc, dict) else None
+    return None
+
+
+def _statements(doc: dict) -> Iterator[dict]:
+    for statement in _as_list(doc.get("Statement", [])):
+        if isinstance(statement, dict) and statement.get("Effect", "Allow") == "Allow":
+            yield statement
+
+
+def _go_duration_seconds(value: str) -> float | None:
+    if not isinstance(value, str) or not re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+", value):
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(value))
+
+
+# --- AWS ---------------------------------------------------------------------------
+
+
+@_rule("iam-least-privilege", "IAM policies: no wildcard actions, secret reads scoped to aragora/<env>/, kms:Decrypt only via Secrets Manager.")
+def iam_least_privilege(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"):
+        return
+    doc = _document(args.props.get("policy"))
+    if doc is None:
+        return
+    env_path = f"aragora/{_stack(args.urn)}/"
+    env_prefix = f":secret:{env_path}"
+    for st in _statements(doc):
+        if "NotAction" in st or "NotResource" in st:
+            report("NotAction/NotResource grant everything else; list what is allowed instead", None)
+        actions = [a for a in _as_list(st.get("Action", [])) if isinstance(a, str)]
+        resources = [r for r in _as_list(st.get("Resource", [])) if isinstance(r, str)]
+        for action in actions:
+            if action == "*" or action.endswith(":*"):
+                report(f"wildcard action {action!r}: name the actions", None)
+        secret_actions = [a for a in actions if a.lower().startswith("secretsmanager:")]
+        if secret_actions:
+            for resource in resources:
+                if resource == "*":
+                    report(f"{secret_actions} on Resource '*': scope secret reads to aragora/<env>/", None)
+                elif env_prefix not in resource:
+                    report(f"secret ARN {resource!r} is outside {env_path!r} of stack {_stack(args.urn)!r}", None)
+        if any(a.lower() == "kms:decrypt" for a in actions):
+            conditions = st.get("Condition", {})
+            if not any("kms:ViaService" in block for block in conditions.values() if isinstance(block, dict)):
+                report("kms:Decrypt without a kms:ViaService condition", None)
+
+
+@_rule("irsa-trust-exact", "IRSA trust: AssumeRoleWithWebIdentity only with StringEquals on :sub (one exact service account) and :aud; no StringLike wildcards.")
+def irsa_trust_exact(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "aws:iam/role:Role":
+        return
+    doc = _document(args.props.get("assumeRolePolicy"))
+    if doc is None:
+        return
+    for st in _statements(doc):
+        conditions = st.get("Condition", {}) or {}
+        for op, block in conditions.items():
+            if "Like" in op and any("*" in str(v) or "?" in str(v) for v in (block or {}).values()):
+                report(f"{op} with a wildcard in the trust policy", None)
+        if "sts:AssumeRoleWithWebIdentity" not in _as_list(st.get("Action", [])):
+            continue
+        equals = conditions.get("StringEquals", {}) or {}
+        subs = [v for k, v in equals.items() if k.endswith(":sub")]
+        auds = [v for k, v in equals.items() if k.endswith(":aud")]
+        if len(subs) != 1 or not isinstance(subs[0], str) or not _SA_SUBJECT.match(subs[0]):
+            report("web-identity trust needs StringEquals <issuer>:sub = one exact system:serviceaccount:<ns>:<sa>", None)
+        if len(auds) != 1:
+            report("web-identity trust needs StringEquals <issuer>:aud", None)
+
+
+@_rule("secretsmanager-secret-hardened", "Secrets Manager secrets: customer-managed KMS key, recovery window >= 7 days, protected.")
+def secretsmanager_secret_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "aws:secretsmanager/secret:Secret":
+        return
+    key = args.props.get("kmsKeyId")
+    if not key or (isinstance(key, str) and key.endswith("alias/aws/secretsmanager")):
+        report("no customer-managed KMS key (kmsKeyId)", None)
+    window = args.props.get("recoveryWindowInDays")
+    if window is None or (isinstance(window, (int, float)) and window < 7):
+        report(f"recoveryWindowInDays {window!r}: at least 7 days (0 deletes immediately)", None)
+    if not args.opts.protect:
+        report("secret is not protected (protect=True)", None)
+
+
+@_rule("no-secret-values", "No resource carries a secret value: values are written by operators, never by the stack.")
+def no_secret_values(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in (
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "gcp:secretmanager/secretVersion:SecretVersion",
+        "vault:kv/secretV2:SecretV2",
+        "vault:generic/secret:Secret",
+    ):
+        report(f"{args.resource_type} puts a secret value into the stack (and its state)", None)
+
+
+# --- GCP ---------------------------------------------------------------------------
+
+
+@_rule("gcp-no-project-secret-accessor", "GCP: secretAccessor only per secret, never on the project.")
+def gcp_no_project_secret_accessor(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding"):
+        if args.props.get("role") == ACCESSOR:
+            report(f"project-level {ACCESSOR} exposes every secret in the project; grant it per secret", None)
+    elif args.resource_type == "gcp:projects/iAMPolicy:IAMPolicy":
+        policy = _document(args.props.get("policyData"))
+        if policy and any(b.get("role") == ACCESSOR for b in policy.get("bindings", []) if isinstance(b, dict)):
+            report(f"project IAM policy grants {ACCESSOR}; grant it per secret", None)
+
+
+@_rule("gcp-secret-deletion-protection", "GCP Secret Manager secrets have deletion protection.")
+def gcp_secret_deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == "gcp:secretmanager/secret:Secret" and args.props.get("deletionProtection") is not True:
+        report("deletionProtection is not true", None)
+
+
+# --- Vault -------------------------------------------------------------------------
+
+_FORBIDDEN_CAPABILITIES = {"create", "update", "patch", "delete", "sudo", "list"}
+
+
+@_rule("vault-policy-read-only", "Vault policies grant no create/update/patch/delete/sudo/list.")
+def vault_policy_read_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "vault:index/policy:Policy":
+        return
+    hcl = args.props.get("policy")
+    if not isinstance(hcl, str):
+        return
+    for path, caps in re.findall(r'path\s+"([^"]+)"\s*\{[^}]*?capabilities\s*=\s*\[([^\]]*)\]', hcl, flags=re.S):
+        granted = set(re.findall(r'"([a-z]+)"', caps))
+        if granted & _FORBIDDEN_CAPABILITIES:
+            report(f"path {path!r} grants {sorted(granted & _FORBIDDEN_CAPABILITIES)}", None)
+        if "*" in path.replace("/*", "") or path.endswith("+"):
+            report(f"path {path!r} uses a glob beyond a trailing /*", None)
+
+
+@_rule("vault-k8s-role-bound", "Vault Kubernetes auth roles are bound to explicit service accounts and namespaces.")
+def vault_k8s_role_bound(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "vault:kubernetes/authBackendRole:AuthBackendRole":
+        return
+    for key in ("boundServiceAccountNames", "boundServiceAccountNamespaces"):
+        values = args.props.get(key)
+        if not isinstance(values, list):
+            continue
+        if not values or any("*" in str(v) for v in values):
+            report(f"{key} {values!r}: bind explicit names, no '*'", None)
+
+
+# --- ESO ---------------------------------------------------------------------------
+
+
+@_rule("eso-chart-pinned", "The external-secrets Helm chart is pinned to an exact version.")
+def eso_chart_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"):
+        return
+    if args.props.get("chart") == "external-secrets" and not _SEMVER.match(str(args.props.get("version") or "")):
+        report(f"chart version {args.props.get('version')!r} is not an exact X.Y.Z", None)
+
+
+def _service_account_refs(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "serviceAccountRef" and isinstance(value, dict):
+                yield value
+            else:
+                yield from _service_account_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _service_account_refs(item)
+
+
+@_rule("eso-store-sa-namespace", "ClusterSecretStores name the namespace of every serviceAccountRef.")
+def eso_store_sa_namespace(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "kubernetes:external-secrets.io/v1:ClusterSecretStore":
+        return
+    for ref in _service_account_refs(args.props.get("spec", {})):
+        if not ref.get("namespace"):
+            report(f"serviceAccountRef {ref.get('name')!r} has no namespace", None)
+
+
+@_rule("eso-refresh-interval-bounded", "ExternalSecret refreshInterval is between 1m and 24h.")
+def eso_refresh_interval_bounded(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "kubernetes:external-secrets.io/v1:ExternalSecret":
+        return
+    spec = args.props.get("spec")
+    if not isinstance(spec, dict):
+        return
+    interval = spec.get("refreshInterval", "1h")
+    seconds = _go_duration_seconds(interval)
+    if seconds is None or not 60 <= seconds <= 86400:
+        report(f"refreshInterval {interval!r} is outside 1m..24h", None)
+
+
+RULES: list[ResourceValidationPolicy] = [
+    iam_least_privilege,
+    irsa_trust_exact,
+    secretsmanager_secret_hardened,
+    no_secret_values,
+    gcp_no_project_secret_accessor,
+    gcp_secret_deletion_protection,
+    vault_policy_read_only,
+    vault_k8s_role_bound,
+    eso_chart_pinned,
+    eso_store_sa_namespace,
+    eso_refresh_interval_bounded,
+]

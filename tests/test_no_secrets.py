@@ -1,0 +1,85 @@
+"""No secret value in the repository, the plan output or the stack outputs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+HOOK = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--baseline", str(ROOT / ".secrets.baseline")]
+
+
+def _tracked_files() -> list[str]:
+    if (ROOT / ".git").exists():
+        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)  # noqa: S607 - git from PATH
+        return [f for f in out.stdout.splitlines() if (ROOT / f).is_file()]
+    skip = {".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+    return [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file() and not skip & set(p.parts)]
+
+
+def test_secret_scanner_finds_nothing_in_the_tree():
+    files = _tracked_files()
+    assert "Pulumi.staging.yaml" in files and "infra/config.py" in files
+    result = subprocess.run([*HOOK, *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_secret_scanner_does_catch_a_planted_credential(tmp_path):
+    """Proves the scan above can fail: the same hook and baseline flag a real-looking key."""
+    planted = tmp_path / "Pulumi.leak.yaml"
+    planted.write_text(
+        "config:\n"
+        "  aragora-secrets:kubeconfig: AKIAIOSFODNN7EXAMPLF\n"
+        f"  aws:secretAccessKey: {secrets.token_urlsafe(30)}\n"
+        "  openai: sk-proj-" + "Ab3dE" * 10 + "T3BlbkFJ" + "xY9zQ" * 4 + "\n"
+    )
+    result = subprocess.run([*HOOK, str(planted)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "AWS Access Key" in result.stdout or "Base64 High Entropy" in result.stdout
+
+
+PLANTED = {
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + secrets.token_hex(6),
+    "AWS_SESSION_TOKEN": "planted-session-" + secrets.token_hex(12),
+    "VAULT_TOKEN": "hvs.planted" + secrets.token_hex(12),
+    "PULUMI_CONFIG_PASSPHRASE": "planted-pass-" + secrets.token_hex(12),
+    "GOOGLE_OAUTH_ACCESS_TOKEN": "ya29.planted" + secrets.token_hex(12),
+    "DATABASE_URL": "postgresql://u:planted-" + secrets.token_hex(8) + "@db/aragora",
+    "ARAGORA_JWT_SECRET": "planted-jwt-" + secrets.token_hex(16),
+    "ANTHROPIC_API_KEY": "sk-ant-planted-" + secrets.token_hex(12),
+    "OPENAI_API_KEY": "sk-planted-" + secrets.token_hex(12),
+    "STRIPE_SECRET_KEY": "sk_live_planted" + secrets.token_hex(12),
+}
+
+
+def _run_plan_with_planted_env(stack: str, out: Path, config_file: Path | None = None) -> str:
+    env = {**os.environ, **PLANTED}
+    args = [sys.executable, "-m", "infra.plan", "--stack", stack, "--out", str(out)]
+    if config_file:
+        args += ["--config-file", str(config_file)]
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def test_plan_output_never_contains_a_value_from_the_environment(tmp_path):
+    runs = [
+        ("staging", None),
+        ("production", None),
+        ("staging", ROOT / "examples/vault-staging.yaml"),
+        ("production", ROOT / "examples/gcp-production-direct.yaml"),
+    ]
+    for i, (stack, config_file) in enumerate(runs):
+        out = tmp_path / str(i)
+        texts = [_run_plan_with_planted_env(stack, out, config_file)]
+        texts += [p.read_text() for p in out.rglob("*") if p.is_file()]
+        assert (out / "resources.json").exists() and (out / "outputs.json").exists()
+        blob = "\n".join(texts)
+        for name, value in PLANTED.items():
+            assert value not in blob, f"{name} leaked into the plan of {stack} {config_file or ''}"
+    shutil.rmtree(tmp_path, ignore_errors=True)
