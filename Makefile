@@ -9,12 +9,14 @@ STACK  ?= staging
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint bench venv clean help
+.PHONY: plan test lint bench venv deps policy-deps force-sync verify clean help
 
 help:
 	@echo "make plan [STACK=staging|production] [OUT=dir]   offline plan (no cloud, no Pulumi CLI)"
 	@echo "make test                                        lint and the full test suite"
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
+	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
+	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -31,6 +33,16 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(DEV_STAMP)
 
+deps: $(RUNTIME_STAMP)
+
+# The policy pack runs in its own virtualenv (policy/PulumiPolicy.yaml).
+policy-deps: policy/.venv/.installed
+
+policy/.venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/.venv
+	policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	@touch $@
+
 plan: $(RUNTIME_STAMP)
 	$(BIN)/python -m infra.plan --stack $(STACK) $(if $(OUT),--out $(OUT))
 
@@ -43,5 +55,12 @@ test: lint
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench.py
 
+# Operate a deployed stack (needs kubectl and the stack's kubeContext).
+force-sync: $(RUNTIME_STAMP)
+	$(BIN)/python -m infra.ops force-sync --stack $(STACK) $(if $(RESTART),--restart $(RESTART))
+
+verify: $(RUNTIME_STAMP)
+	$(BIN)/python -m infra.ops verify --stack $(STACK)
+
 clean:
-	rm -rf $(VENV) .pytest_cache plan-out
+	rm -rf $(VENV) policy/.venv .pytest_cache plan-out
