@@ -91,11 +91,23 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, timeout=300)
 
 
+SESSION_SUFFIX = "-session"
+
+
 def force_sync(target: Target, restart: str | None) -> int:
+    """Annotate every ExternalSecret but the session one, then optionally restart.
+
+    The annotation changes the object, which is exactly what the session
+    ExternalSecret's ``OnChange`` policy re-reads on: a routine force-sync must
+    not rotate the JWT secret. That one changes only through ``jwtRotation``.
+    """
     kubectl = _kubectl(target.context)
     stamp = str(int(time.time()))
     failed = 0
     for name in target.external_secrets:
+        if name.endswith(SESSION_SUFFIX):
+            print(f"skip {name}: the JWT secret re-syncs only via `pulumi config set jwtRotation ...` (README, Rotation rules)")
+            continue
         result = _run([*kubectl, "-n", target.namespace, "annotate", "externalsecret", name, f"force-sync={stamp}", "--overwrite"])
         print(result.stdout.strip() or result.stderr.strip())
         failed |= result.returncode != 0

@@ -328,7 +328,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-file", type=Path, help="read the stack config from FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="write resources.json, outputs.json, manifests/, policies/, graph.dot to DIR")
     parser.add_argument("--diff", type=Path, metavar="BASE_DIR", help="show changes against an earlier --out directory")
+    parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext and exit (CI)")
     args = parser.parse_args(argv)
+    if args.print_kube_context:
+        try:
+            print(stack_config(args.stack, args.config_file)[f"{PROJECT}:kubeContext"])
+        except (ConfigError, KeyError):
+            print(f"error: {PROJECT}:kubeContext: missing in the {args.stack} stack config", file=sys.stderr)
+            return 2
+        return 0
     try:
         base = json.loads((args.diff / "resources.json").read_text()) if args.diff else None
     except (OSError, ValueError) as err:

@@ -32,9 +32,11 @@ def test_secret_scanner_finds_nothing_in_the_tree():
 def test_secret_scanner_does_catch_a_planted_credential(tmp_path):
     """Proves the scan above can fail: the same hook and baseline flag a real-looking key."""
     planted = tmp_path / "Pulumi.leak.yaml"
+    # Assembled at run time so this source file itself stays clean for the scan above.
+    access_key_id = "AKIA" + "IOSFODNN7" + "EXAMPLF"
     planted.write_text(
         "config:\n"
-        "  aragora-secrets:kubeconfig: AKIAIOSFODNN7EXAMPLF\n"
+        f"  aragora-secrets:kubeconfig: {access_key_id}\n"
         f"  aws:secretAccessKey: {secrets.token_urlsafe(30)}\n"
         "  openai: sk-proj-" + "Ab3dE" * 10 + "T3BlbkFJ" + "xY9zQ" * 4 + "\n"
     )
@@ -44,7 +46,7 @@ def test_secret_scanner_does_catch_a_planted_credential(tmp_path):
 
 
 PLANTED = {
-    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + secrets.token_hex(6),
+    "AWS_SECRET_ACCESS_KEY": "planted-aws-secret-" + secrets.token_hex(16),
     "AWS_SESSION_TOKEN": "planted-session-" + secrets.token_hex(12),
     "VAULT_TOKEN": "hvs.planted" + secrets.token_hex(12),
     "PULUMI_CONFIG_PASSPHRASE": "planted-pass-" + secrets.token_hex(12),

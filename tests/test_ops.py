@@ -39,11 +39,13 @@ def _ops(tmp_path: Path, *args: str, kubectl: bool = True) -> tuple[subprocess.C
     return result, calls
 
 
-def test_force_sync_annotates_every_external_secret_in_the_stacks_context(tmp_path):
+def test_force_sync_annotates_the_external_secrets_in_the_stacks_context_but_never_the_jwt(tmp_path):
     result, calls = _ops(tmp_path, "force-sync", "--stack", "staging", "--restart", "deployment/aragora")
     assert result.returncode == 0, result.stderr
     annotations = [c for c in calls if " annotate externalsecret " in c]
-    assert [c.split()[6] for c in annotations] == ["aragora-secrets", "aragora-secrets-session", "aragora-secrets-optional"]
+    # The session ExternalSecret re-reads on any change (OnChange): annotating it would rotate the JWT.
+    assert [c.split()[6] for c in annotations] == ["aragora-secrets", "aragora-secrets-optional"]
+    assert "skip aragora-secrets-session" in result.stdout
     for call in annotations:
         assert call.startswith("--context aragora-staging -n aragora annotate externalsecret ")
         assert "force-sync=" in call and call.endswith("--overwrite")

@@ -1,0 +1,165 @@
+"""The GitHub Actions workflows: real linters offline, pinned actions, and nothing they call is missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
+SCRIPTS = sorted((ROOT / ".github/scripts").glob("*.sh"))
+BIN = Path(sys.executable).parent
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+
+def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
+    return subprocess.run([str(BIN / name), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+def _load(path: Path) -> dict:
+    # YAML 1.1 reads the key `on` as True; GitHub reads it as "on".
+    doc = yaml.safe_load(path.read_text())
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def test_there_are_preview_deploy_and_drift_workflows():
+    assert {p.stem for p in WORKFLOWS} == {"preview", "deploy", "drift", "pulumi-stack"}
+
+
+def test_actionlint_passes_with_shellcheck():
+    assert (BIN / "shellcheck").exists()
+    result = _tool("actionlint", "-no-color")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_offline_finds_nothing_of_medium_severity_or_above():
+    result = _tool("zizmor", "--offline", "--min-severity", "medium", "--format", "plain", ".github/workflows")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout, result.stdout
+
+
+def test_workflows_match_the_github_workflow_schema():
+    result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scripts_pass_shellcheck_and_are_executable():
+    assert SCRIPTS
+    result = _tool("shellcheck", *map(str, SCRIPTS))
+    assert result.returncode == 0, result.stdout
+    for script in SCRIPTS:
+        assert os.access(script, os.X_OK), script
+
+
+def _steps():
+    for path in WORKFLOWS:
+        for job_id, job in _load(path)["jobs"].items():
+            for step in job.get("steps", []):
+                yield path, job_id, step
+
+
+def test_every_third_party_action_is_pinned_to_a_full_sha_with_its_version():
+    lines = [
+        line.split("uses:", 1)[1].strip()
+        for path in WORKFLOWS
+        for line in path.read_text().splitlines()
+        if "uses:" in line and not line.strip().startswith("#")
+    ]
+    external = [u for u in lines if not u.startswith("./")]
+    assert external
+    for uses in external:
+        assert SHA_PIN.match(uses), uses
+
+
+def test_every_job_has_a_timeout_and_minimal_permissions():
+    for path in WORKFLOWS:
+        doc = _load(path)
+        assert doc.get("permissions") == {}, path.name  # nothing by default; jobs ask
+        for job_id, job in doc["jobs"].items():
+            assert "permissions" in job, (path.name, job_id)
+            if "uses" not in job:  # a reusable-workflow call runs the called job's timeout
+                assert 0 < job["timeout-minutes"] <= 60, (path.name, job_id)
+
+
+def test_only_jobs_that_talk_to_a_cloud_get_an_oidc_token():
+    preview = _load(ROOT / ".github/workflows/preview.yml")
+    assert preview["jobs"]["offline-plan"]["permissions"] == {"contents": "read"}
+    offline_text = yaml.safe_dump(preview["jobs"]["offline-plan"])
+    assert "secrets." not in offline_text and "AWS_ROLE" not in offline_text
+
+
+def test_deploy_gates_production_behind_staging_and_its_environment():
+    deploy = _load(ROOT / ".github/workflows/deploy.yml")
+    assert deploy["on"]["push"]["branches"] == ["main"] and "workflow_dispatch" in deploy["on"]
+    production = deploy["jobs"]["production"]
+    assert production["needs"] == "staging"
+    assert production["with"] == {"stack": "production", "mode": "up", "environment": "production"}
+    reusable = _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]["pulumi"]
+    assert reusable["environment"] == "${{ inputs.environment }}"
+    assert "format('pulumi-{0}', inputs.stack)" in reusable["concurrency"]["group"]
+
+
+def test_drift_runs_production_hourly_and_staging_daily_without_mutating():
+    drift = _load(ROOT / ".github/workflows/drift.yml")
+    crons = [s["cron"] for s in drift["on"]["schedule"]]
+    assert crons == ["17 * * * *", "43 5 * * *"]
+    assert "17 * * * *" in drift["jobs"]["production"]["if"]
+    assert "43 5 * * *" in drift["jobs"]["staging"]["if"]
+    script = (ROOT / ".github/scripts/drift-check.sh").read_text()
+    assert "pulumi refresh --preview-only --expect-no-changes" in script
+    assert "gh issue create" in script and "gh issue comment" in script and "gh issue close" in script
+
+
+def test_preview_runs_pulumi_preview_with_the_policy_pack_and_pr_comment():
+    steps = {s.get("name"): s for s in _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]["pulumi"]["steps"]}
+    preview = steps["Pulumi preview"]["with"]
+    assert preview["command"] == "preview" and preview["comment-on-pr"] is True and preview["diff"] is True
+    assert preview["policyPacks"] == "policy" and (ROOT / "policy/PulumiPolicy.yaml").exists()
+
+
+def _commands() -> list[tuple[str, str]]:
+    texts = [(p.name, p.read_text()) for p in SCRIPTS]
+    texts += [(path.name, step["run"]) for path, _, step in _steps() if "run" in step]
+    found = []
+    for name, text in texts:
+        for line in text.splitlines():
+            line = line.split("#", 1)[0]
+            for m in re.finditer(r"(?:^|[\s;&|(])make((?:\s+[A-Za-z][\w-]*)+)", line):
+                found += [(name, f"make {t}") for t in m.group(1).split() if "=" not in t]
+            # `python -m x`, or the scripts' `"$py" -m x` (the venv's python)
+            for m in re.finditer(r"(?:python3?|\"\$py\")\s+-m\s+([\w.]+)", line):
+                found.append((name, f"python -m {m.group(1)}"))
+            for m in re.finditer(r"(\.github/scripts/[\w.-]+)", line):
+                found.append((name, m.group(1)))
+    return found
+
+
+def test_every_command_a_workflow_runs_exists_in_the_repo():
+    commands = _commands()
+    targets = set(re.findall(r"^([A-Za-z][\w-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
+    assert ("pulumi-stack.yml", "make deps") in commands and any("infra.plan" in c for _, c in commands)
+    for source, command in commands:
+        if command.startswith("make "):
+            assert command.removeprefix("make ") in targets, (source, command)
+        elif command.startswith("python -m "):
+            module = command.removeprefix("python -m ")
+            assert (ROOT / (module.replace(".", "/") + ".py")).exists(), (source, command)
+        else:
+            assert (ROOT / command).exists(), (source, command)
+
+
+@pytest.mark.parametrize("doc", ["docs/ci.md", "README.md"])
+def test_ci_setup_is_documented(doc):
+    text = (ROOT / doc).read_text()
+    for needle in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "production", "required reviewers"):
+        assert needle in text, (doc, needle)
