@@ -118,6 +118,8 @@ class AwsEsoIdentity(pulumi.ComponentResource):
     """For the ESO service account; empty with Pod Identity."""
     store_provider: pulumi.Output[dict]
     """The ClusterSecretStore ``spec.provider`` block for this identity."""
+    grants: list[pulumi.Resource]
+    """What must exist before ESO can read: a store created earlier fails validation."""
 
     def __init__(self, name: str, args: AwsEsoIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:aws:AwsEsoIdentity", name, None, opts)
@@ -149,10 +151,13 @@ class AwsEsoIdentity(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(f"{name}-read-attachment", role=role.name, policy_arn=policy.arn, opts=child)
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-read-attachment", role=role.name, policy_arn=policy.arn, opts=child
+        )
+        self.grants = [attachment]
 
         if args.pod_identity:
-            aws.eks.PodIdentityAssociation(
+            association = aws.eks.PodIdentityAssociation(
                 f"{name}-pod-identity",
                 cluster_name=args.eks_cluster_name,
                 namespace=args.namespace,
@@ -161,6 +166,7 @@ class AwsEsoIdentity(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+            self.grants.append(association)
             # With Pod Identity the store has no auth block: ESO uses the
             # controller's own credentials (serviceAccountRef is not allowed).
             self.store_provider = pulumi.Output.from_input(

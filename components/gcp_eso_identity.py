@@ -56,11 +56,14 @@ class GcpEsoIdentity(pulumi.ComponentResource):
     member: pulumi.Output[str]
     service_account_annotations: dict[str, pulumi.Output[str]]
     store_provider: pulumi.Output[dict]
+    grants: list[pulumi.Resource]
+    """What must exist before ESO can read: a store created earlier fails validation."""
 
     def __init__(self, name: str, args: GcpEsoIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:gcp:GcpEsoIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        self.grants = []
         if args.direct:
             member: pulumi.Input[str] = wi_principal(
                 args.pool_project_number, args.pool_project, args.namespace, args.service_account
@@ -76,19 +79,20 @@ class GcpEsoIdentity(pulumi.ComponentResource):
                 description=f"Reads Aragora {args.environment} secrets, one binding per secret",
                 opts=child,
             )
-            gcp.serviceaccount.IAMMember(
+            workload_identity_user = gcp.serviceaccount.IAMMember(
                 f"{name}-workload-identity",
                 service_account_id=gsa.name,
                 role="roles/iam.workloadIdentityUser",
                 member=wi_gsa_member(args.pool_project, args.namespace, args.service_account),
                 opts=child,
             )
+            self.grants.append(workload_identity_user)
             member = gsa.email.apply(lambda email: f"serviceAccount:{email}")
             self.gsa_email = gsa.email
             self.service_account_annotations = {"iam.gke.io/gcp-service-account": gsa.email}
 
         for key, secret_id in args.secret_ids.items():
-            gcp.secretmanager.SecretIamMember(
+            accessor = gcp.secretmanager.SecretIamMember(
                 f"{name}-{key}-accessor",
                 project=args.project,
                 secret_id=secret_id,
@@ -96,6 +100,7 @@ class GcpEsoIdentity(pulumi.ComponentResource):
                 member=member,
                 opts=child,
             )
+            self.grants.append(accessor)
 
         workload_identity = {
             **dict(args.store_auth),

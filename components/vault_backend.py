@@ -64,6 +64,8 @@ class VaultBackend(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
     policy_document: str
     store_provider: pulumi.Output[dict]
+    grants: list[pulumi.Resource]
+    """What must exist before ESO can log in: a store created earlier fails validation."""
 
     def __init__(self, name: str, args: VaultBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:vault:VaultBackend", name, None, opts)
@@ -94,7 +96,7 @@ class VaultBackend(pulumi.ComponentResource):
             description=f"Kubernetes auth for the Aragora {args.environment} cluster",
             opts=child,
         )
-        vault.kubernetes.AuthBackendConfig(
+        auth_config = vault.kubernetes.AuthBackendConfig(
             f"{name}-k8s-auth-config",
             backend=auth.path,
             kubernetes_host=args.kubernetes_host,
@@ -115,8 +117,9 @@ class VaultBackend(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.grants = [policy, auth_config, role]
         if args.bind_auth_delegator:
-            k8s.rbac.v1.ClusterRoleBinding(
+            delegator = k8s.rbac.v1.ClusterRoleBinding(
                 f"{name}-auth-delegator",
                 metadata={
                     "name": f"{args.service_account}-vault-auth-delegator",
@@ -126,6 +129,7 @@ class VaultBackend(pulumi.ComponentResource):
                 subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
                 opts=child,
             )
+            self.grants.append(delegator)
 
         if args.audit_type != "none":
             option = "file_path" if args.audit_type == "file" else "address"
@@ -157,9 +161,7 @@ class VaultBackend(pulumi.ComponentResource):
         }
         if args.ca_bundle:
             vault_provider["caBundle"] = args.ca_bundle
-        # Built from the role's and mount's outputs so the store that uses it
-        # depends on them and is validated only once ESO can log in.
-        self.store_provider = pulumi.Output.all(role.role_name, mount.path).apply(lambda _: {"vault": vault_provider})
+        self.store_provider = pulumi.Output.from_input({"vault": vault_provider})
 
         self.mount_path = mount.path
         self.policy_name = policy.name

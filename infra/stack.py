@@ -74,7 +74,12 @@ def build(cfg: StackConfig) -> None:
 
     store = ClusterSecretStore(
         "store",
-        ClusterSecretStoreArgs(store_name=backend.store_name, provider=backend.store_provider, depends_on=[eso.release]),
+        ClusterSecretStoreArgs(
+            store_name=backend.store_name,
+            provider=backend.store_provider,
+            # CRDs and webhook first, then every grant, or the store fails validation.
+            depends_on=[eso.release, *backend.grants],
+        ),
         opts=k8s_opts,
     )
     app = AppExternalSecrets(

@@ -157,3 +157,28 @@ def test_a_catalog_with_a_duplicate_location_is_rejected(monkeypatch):
     monkeypatch.setattr(catalog, "CATALOG", catalog.CATALOG + (dup,))
     with pytest.raises(ValueError, match="duplicate location"):
         catalog.validate_catalog()
+
+
+@pytest.mark.parametrize(
+    ("stack", "config_file", "grant_types"),
+    [
+        ("staging", None, {"aws:iam/rolePolicyAttachment:RolePolicyAttachment"}),
+        ("staging", "examples/vault-staging.yaml", {
+            "vault:index/policy:Policy", "vault:kubernetes/authBackendConfig:AuthBackendConfig",
+            "vault:kubernetes/authBackendRole:AuthBackendRole", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        }),
+        ("staging", "examples/gcp-staging.yaml", {
+            "gcp:serviceaccount/iAMMember:IAMMember", "gcp:secretmanager/secretIamMember:SecretIamMember",
+        }),
+    ],
+    ids=["aws", "vault", "gcp"],
+)
+def test_store_is_created_only_after_every_grant_it_needs(stack, config_file, grant_types):
+    from tests.conftest import ROOT
+
+    plan = render(stack, ROOT / config_file if config_file else None)
+    depends_on = set(plan.one(STORE)["depends_on"])
+    grants = [r for r in plan.resources if r["type"] in grant_types]
+    assert {r["type"] for r in grants} == grant_types
+    for r in grants:
+        assert r["urn"] in depends_on, r["name"]

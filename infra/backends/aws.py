@@ -69,6 +69,7 @@ class Backend:
             opts=opts,
         )
         self.service_account_annotations = self.identity.irsa_annotations
+        self.grants = self.identity.grants
         self.store_provider = self.identity.store_provider
 
     def export(self) -> None:

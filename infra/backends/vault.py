@@ -49,6 +49,7 @@ class Backend:
             ),
             opts=pulumi.ResourceOptions(providers={"vault": provider, "kubernetes": k8s_provider}),
         )
+        self.grants = self.backend.grants
         self.store_provider = self.backend.store_provider
 
     def export(self) -> None:
