@@ -120,6 +120,7 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: PlanMocks):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
+        self._urns: set[str] = set()
         self.stack_outputs: dict[str, Any] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -132,8 +133,9 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if any(r["urn"] == response.urn for r in self.registrations):
+        if response.urn in self._urns:
             return response  # set_mocks' root stack and run_in_stack's are the same resource
+        self._urns.add(response.urn)
         self.registrations.append(
             {
                 "urn": response.urn,
