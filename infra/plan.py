@@ -19,6 +19,7 @@ only), 2 invalid config or unreadable base (one line on stderr, nothing declared
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextvars
 import json
 import os
@@ -38,7 +39,7 @@ import yaml  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 from pulumi.runtime import rpc  # noqa: E402
 from pulumi.runtime.mocks import MockMonitor  # noqa: E402
-from pulumi.runtime.sync_await import _sync_await  # noqa: E402
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
 
 from infra import graph, plandiff  # noqa: E402
 from infra.config import PROJECT, ConfigError, encode_value, quote_key  # noqa: E402
@@ -122,6 +123,13 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[dict[str, Any]] = []
         self._urns: set[str] = set()
         self.stack_outputs: dict[str, Any] = {}
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _track_loop(self) -> None:
+        # The SDK's mock monitor makes an event loop in each executor thread and
+        # never closes it; closed here (see _close_loops), not by the garbage
+        # collector at exit, which can fail noisily once the selectors are gone.
+        self.thread_loops.add(_ensure_event_loop())
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine builds them: the parent's qualified type chain, minus the stack."""
@@ -132,6 +140,7 @@ class RecordingMonitor(MockMonitor):
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        self._track_loop()
         response = super().RegisterResource(request)
         if response.urn in self._urns:
             return response  # set_mocks' root stack and run_in_stack's are the same resource
@@ -200,9 +209,21 @@ def _run_program(stack: str, config: Mapping[str, str]) -> Plan:
         _sync_await(pulumi.runtime.run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
     finally:
         os.chdir(cwd)
+        _close_loops(monitor.thread_loops)
     # Registration order depends on when inputs resolve; URN order does not.
     resources = sorted(monitor.registrations, key=lambda r: r["urn"])
     return Plan(stack=stack, resources=resources, outputs=monitor.stack_outputs)
+
+
+def _close_loops(thread_loops: set[asyncio.AbstractEventLoop]) -> None:
+    """Join the executor threads, close their loops and the main one, start a fresh main loop."""
+    main_loop = _ensure_event_loop()
+    main_loop.run_until_complete(main_loop.shutdown_default_executor())
+    for loop in thread_loops - {main_loop}:
+        if not loop.is_closed():
+            loop.close()
+    main_loop.close()
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def render(stack: str, config_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Plan:

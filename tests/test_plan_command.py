@@ -133,3 +133,26 @@ def test_every_declared_key_has_a_type_and_description_and_the_program_knows_it(
         assert spec.get("type") in ("string", "integer", "boolean", "array"), key
         assert spec.get("description"), key
     assert set(declared) == {f.alias for f in _Raw.model_fields.values()}
+
+
+def test_every_event_loop_the_mock_runtime_opened_is_closed_after_a_render(monkeypatch):
+    """Unclosed per-thread loops were collected at exit and sometimes printed a traceback."""
+    seen: list = []
+    real_close = plan_mod._close_loops
+
+    def spy(loops):
+        seen.extend(loops)
+        real_close(loops)
+
+    monkeypatch.setattr(plan_mod, "_close_loops", spy)
+    plan_mod.render("staging")
+    assert seen, "the recorder tracked no loop"
+    assert all(loop.is_closed() for loop in seen)
+    plan_mod.render("production")  # a fresh main loop serves the next render
+
+
+def test_a_successful_plan_prints_no_traceback(tmp_path):
+    for i in range(4):
+        result = _run("-m", "infra.plan", "--stack", "staging", "--out", str(tmp_path / str(i)))
+        assert result.returncode == 0
+        assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr

@@ -90,3 +90,13 @@ def test_missing_graphviz_is_a_note_not_a_failure(tmp_path, monkeypatch):
     note = plan_mod.write(render("staging"), tmp_path)
     assert note and "graphviz" in note.lower()
     assert (tmp_path / "graph.dot").exists() and not (tmp_path / "graph.svg").exists()
+
+
+def test_graph_is_valid_dot_that_graphviz_parsers_accept(stack_plan):
+    import pydot
+
+    (parsed,) = pydot.graph_from_dot_data(graph.to_dot(stack_plan.resources, "t"))
+    components = [r for r in stack_plan.resources if not r["custom"] and r["parent"]]
+    assert len(parsed.get_subgraphs()) == len(components)
+    edges = sum(len(r["depends_on"]) + (1 if r["parent"] else 0) for r in stack_plan.resources)
+    assert len(parsed.get_edges()) == edges
