@@ -9,7 +9,7 @@ STACK  ?= staging
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint bench venv deps policy-deps force-sync verify clean help
+.PHONY: plan test lint bench venv deps policy-deps force-sync verify lock clean help
 
 help:
 	@echo "make plan [STACK=staging|production] [OUT=dir]   offline plan (no cloud, no Pulumi CLI)"
@@ -23,12 +23,14 @@ $(BIN)/python:
 		|| { echo "error: Python 3.11 or newer is required (PYTHON=$(PYTHON))" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+$(RUNTIME_STAMP): requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
 	@touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+$(DEV_STAMP): requirements.txt requirements-dev.txt policy/requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) -r requirements-dev.txt
 	@touch $@ $(RUNTIME_STAMP)
 
 venv: $(DEV_STAMP)
@@ -40,7 +42,7 @@ policy-deps: policy/.venv/.installed
 
 policy/.venv/.installed: policy/requirements.txt
 	$(PYTHON) -m venv policy/.venv
-	policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r policy/requirements.txt
 	@touch $@
 
 plan: $(RUNTIME_STAMP)
@@ -61,6 +63,13 @@ force-sync: $(RUNTIME_STAMP)
 
 verify: $(RUNTIME_STAMP)
 	$(BIN)/python -m infra.ops verify --stack $(STACK)
+
+# Re-resolve constraints.txt after changing a pin (needs the package index).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	{ sed -n '1,3p' constraints.txt; .lock-venv/bin/python -m pip freeze | grep -v '^-e'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) policy/.venv .pytest_cache plan-out
