@@ -33,6 +33,14 @@ def policy_hcl(environment: str, mount: str, paths: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def token_audiences(args: VaultBackendArgs) -> list[str]:
+    """Audiences of the token ESO logs in with: the role's, plus the API server's
+    when that same token is Vault's TokenReview credential."""
+    if args.bind_auth_delegator and args.kubernetes_api_audience:
+        return [args.audience, args.kubernetes_api_audience]
+    return [args.audience]
+
+
 @dataclass(frozen=True)
 class VaultBackendArgs:
     environment: str
@@ -49,6 +57,9 @@ class VaultBackendArgs:
     service_account: str
     bind_auth_delegator: bool
     """ESO's JWT doubles as the TokenReview credential: it needs system:auth-delegator."""
+    kubernetes_api_audience: str
+    """Used with ``bind_auth_delegator``: the API server rejects a reviewer token
+    whose audiences lack its own, so ESO's token carries both."""
     audit_type: str
     """``file``, ``socket`` or ``none``."""
     audit_target: str
@@ -154,7 +165,7 @@ class VaultBackend(pulumi.ComponentResource):
                     "serviceAccountRef": {
                         "name": args.service_account,
                         "namespace": args.namespace,
-                        "audiences": [args.audience],
+                        "audiences": token_audiences(args),
                     },
                 }
             },

@@ -149,6 +149,7 @@ class VaultSettings:
     token_reviewer: VaultTokenReviewer
     token_ttl_seconds: int
     audience: str
+    kubernetes_api_audience: str
     audit_type: VaultAuditType
     audit_target: str
     ca_bundle: str
@@ -219,6 +220,7 @@ class _Raw(BaseModel):
     vault_token_reviewer: VaultTokenReviewer = Field(alias="vaultTokenReviewer")
     vault_token_ttl: str = Field(alias="vaultTokenTtl")
     vault_audience: str = Field(alias="vaultAudience")
+    vault_kubernetes_api_audience: str = Field(alias="vaultKubernetesApiAudience")
     vault_audit_type: VaultAuditType = Field(alias="vaultAuditType")
     vault_audit_target: str = Field(alias="vaultAuditTarget")
     vault_ca_bundle: str = Field(alias="vaultCaBundle")
@@ -317,7 +319,7 @@ class _Raw(BaseModel):
             raise _reject(f"{quote(v)} is outside 5m..24h (ESO re-authenticates when its token expires)")
         return v
 
-    @field_validator("vault_audience")
+    @field_validator("vault_audience", "vault_kubernetes_api_audience")
     @classmethod
     def _audience(cls, v: str) -> str:
         if not v or any(c.isspace() for c in v) or "*" in v:
@@ -498,6 +500,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
             token_reviewer=model.vault_token_reviewer,
             token_ttl_seconds=int(go_duration_seconds(model.vault_token_ttl)),
             audience=model.vault_audience,
+            kubernetes_api_audience=model.vault_kubernetes_api_audience,
             audit_type=model.vault_audit_type,
             audit_target=model.vault_audit_target,
             ca_bundle=model.vault_ca_bundle,

@@ -65,9 +65,19 @@ def test_store_logs_in_with_the_role_and_the_audience_the_role_requires(vplan):
     k8s_auth = vault["auth"]["kubernetes"]
     assert k8s_auth["mountPath"] == "kubernetes"
     assert k8s_auth["role"] == role["roleName"]
-    assert k8s_auth["serviceAccountRef"] == {
-        "name": "external-secrets", "namespace": "external-secrets", "audiences": [role["audience"]],
-    }
+    ref = k8s_auth["serviceAccountRef"]
+    assert (ref["name"], ref["namespace"]) == ("external-secrets", "external-secrets")
+    assert ref["audiences"][0] == role["audience"] == "vault"
+
+
+def test_a_token_that_is_also_the_reviewer_carries_the_api_servers_audience():
+    """Vault presents ESO's own token to TokenReview in `eso` mode; the API server
+    rejects it unless one of its audiences is the server's (vault-secrets-operator#379)."""
+    eso = render("staging", EXAMPLE["staging"]).one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    ref = eso["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]
+    assert ref["audiences"] == ["vault", "https://kubernetes.default.svc"]
+    own = render("staging", EXAMPLE["staging"], vaultTokenReviewer="vault").one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    assert own["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]["audiences"] == ["vault"]
 
 
 def test_eso_gets_auth_delegator_only_when_its_jwt_is_the_reviewer():

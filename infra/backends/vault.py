@@ -42,6 +42,7 @@ class Backend:
                 namespace=ESO_NAMESPACE,
                 service_account=ESO_SERVICE_ACCOUNT,
                 bind_auth_delegator=v.token_reviewer is VaultTokenReviewer.ESO,
+                kubernetes_api_audience=v.kubernetes_api_audience,
                 audit_type=v.audit_type.value,
                 audit_target=v.audit_target if v.audit_type is not VaultAuditType.NONE else "",
                 server=v.address,
