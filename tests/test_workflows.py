@@ -14,6 +14,7 @@ import yaml
 from tests.conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
+ACTIONS = sorted((ROOT / ".github/actions").glob("*/action.yml"))
 SCRIPTS = sorted((ROOT / ".github/scripts").glob("*.sh"))
 BIN = Path(sys.executable).parent
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
@@ -43,13 +44,16 @@ def test_actionlint_passes_with_shellcheck():
 
 
 def test_zizmor_offline_finds_nothing_of_medium_severity_or_above():
-    result = _tool("zizmor", "--offline", "--min-severity", "medium", "--format", "plain", ".github/workflows")
+    result = _tool("zizmor", "--offline", "--min-severity", "medium", "--format", "plain", ".github")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout, result.stdout
 
 
 def test_workflows_match_the_github_workflow_schema():
     result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ACTIONS
+    result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-actions", *map(str, ACTIONS))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -66,12 +70,15 @@ def _steps():
         for job_id, job in _load(path)["jobs"].items():
             for step in job.get("steps", []):
                 yield path, job_id, step
+    for path in ACTIONS:
+        for step in _load(path)["runs"]["steps"]:
+            yield path, "composite", step
 
 
 def test_every_third_party_action_is_pinned_to_a_full_sha_with_its_version():
     lines = [
         line.split("uses:", 1)[1].strip()
-        for path in WORKFLOWS
+        for path in WORKFLOWS + ACTIONS
         for line in path.read_text().splitlines()
         if "uses:" in line and not line.strip().startswith("#")
     ]
@@ -104,9 +111,18 @@ def test_deploy_gates_production_behind_staging_and_its_environment():
     production = deploy["jobs"]["production"]
     assert production["needs"] == "staging"
     assert production["with"] == {"stack": "production", "mode": "up", "environment": "production"}
-    reusable = _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]["pulumi"]
-    assert reusable["environment"] == "${{ inputs.environment }}"
-    assert "format('pulumi-{0}', inputs.stack)" in reusable["concurrency"]["group"]
+    jobs = _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]
+    assert all(job["environment"] == "${{ inputs.environment }}" for job in jobs.values())
+    # Deploys and drift checks of one stack share one queue and never cancel each other.
+    for mode in ("up", "drift"):
+        assert jobs[mode]["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
+
+
+def test_each_mode_job_gets_only_the_token_permissions_it_needs():
+    jobs = _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]
+    assert jobs["preview"]["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert jobs["up"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["drift"]["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
 
 
 def test_drift_runs_production_hourly_and_staging_daily_without_mutating():
@@ -121,7 +137,7 @@ def test_drift_runs_production_hourly_and_staging_daily_without_mutating():
 
 
 def test_preview_runs_pulumi_preview_with_the_policy_pack_and_pr_comment():
-    steps = {s.get("name"): s for s in _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]["pulumi"]["steps"]}
+    steps = {s.get("name"): s for s in _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]["preview"]["steps"]}
     preview = steps["Pulumi preview"]["with"]
     assert preview["command"] == "preview" and preview["comment-on-pr"] is True and preview["diff"] is True
     assert preview["policyPacks"] == "policy" and (ROOT / "policy/PulumiPolicy.yaml").exists()
@@ -147,7 +163,7 @@ def _commands() -> list[tuple[str, str]]:
 def test_every_command_a_workflow_runs_exists_in_the_repo():
     commands = _commands()
     targets = set(re.findall(r"^([A-Za-z][\w-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
-    assert ("pulumi-stack.yml", "make deps") in commands and any("infra.plan" in c for _, c in commands)
+    assert ("action.yml", "make deps") in commands and any("infra.plan" in c for _, c in commands)
     for source, command in commands:
         if command.startswith("make "):
             assert command.removeprefix("make ") in targets, (source, command)
