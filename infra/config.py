@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 PROJECT = "aragora-secrets"
 ENVIRONMENTS = ("staging", "production")
@@ -81,6 +81,7 @@ _VAULT_PATH_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}(?:/[a-z0-9][a-z0-9_-]{0,
 _GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _GCP_PROJECT_NUMBER_RE = re.compile(r"^[1-9]\d{5,19}$")
 _GCP_LOCATION_RE = re.compile(r"^[a-z]+-[a-z]+\d{1,2}(?:-[a-z])?$")
+_GCP_ZONE_OR_REGION_RE = re.compile(r"^[a-z]+-[a-z]+\d{1,2}(?:-[a-z])?$")
 _GCP_CLUSTER_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
 _GCP_KMS_KEY_RE = re.compile(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/(?P<location>[a-z0-9-]+)/keyRings/[A-Za-z0-9_-]{1,63}/cryptoKeys/[A-Za-z0-9_-]{1,63}$"
@@ -191,6 +192,34 @@ def _reject(message: str) -> ValueError:
 
 
 
+# Fields whose whole rule is a format: (pattern, what the value must be).
+# Empty means "not set" and is checked by the backend's required keys, except
+# for the fields in _NON_EMPTY, which always need a value.
+_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "kube_context": (_K8S_NAME_RE, "a kubeconfig context name (required: the context of this environment's cluster)"),
+    "jwt_rotation": (_LABEL_RE, "a label value (allowed: lower-case letters, digits, '-', '.', e.g. 2026-11-28)"),
+    "aws_region": (_REGION_RE, "an AWS region (allowed: e.g. us-east-1, eu-west-2)"),
+    "aws_account_id": (_ACCOUNT_RE, "an AWS account id (allowed: 12 digits)"),
+    "aws_oidc_provider_arn": (
+        _OIDC_ARN_RE,
+        "an EKS OIDC provider ARN "
+        "(allowed: arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<32-character id>)",
+    ),
+    "aws_eks_cluster_name": (_EKS_CLUSTER_RE, "an EKS cluster name (allowed: letters, digits, '-', '_', up to 100)"),
+    "vault_address": (_URL_RE, "a URL (allowed: https://host[:port], e.g. https://vault.example.com:8200)"),
+    "vault_kubernetes_host": (_URL_RE, "a URL (allowed: https://host[:port], e.g. https://kubernetes.default.svc)"),
+    "vault_kv_mount": (_VAULT_PATH_RE, "a Vault mount path (allowed: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/')"),
+    "vault_auth_mount": (_VAULT_PATH_RE, "a Vault mount path (allowed: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/')"),
+    "gcp_project": (_GCP_PROJECT_RE, "a GCP project id (allowed: 6-30 of a-z, 0-9, '-', starting with a letter)"),
+    "gcp_cluster_project": (_GCP_PROJECT_RE, "a GCP project id (allowed: 6-30 of a-z, 0-9, '-', starting with a letter)"),
+    "gcp_project_number": (_GCP_PROJECT_NUMBER_RE, "a GCP project number (allowed: digits only, e.g. 123456789012)"),
+    "gcp_cluster_location": (_GCP_ZONE_OR_REGION_RE, "a GKE cluster location (allowed: a region or zone, e.g. us-east1 or us-east1-b)"),
+    "gcp_cluster_name": (_GCP_CLUSTER_RE, "a GKE cluster name (allowed: up to 40 of a-z, 0-9, '-', starting with a letter)"),
+    "gcp_kms_key_name": (_GCP_KMS_KEY_RE, "a Cloud KMS key name (allowed: projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>)"),
+}
+_NON_EMPTY = {"kube_context", "jwt_rotation", "vault_kv_mount", "vault_auth_mount"}
+
+
 class _Raw(BaseModel):
     """Config keys exactly as in Pulumi.yaml; unknown keys are an error."""
 
@@ -234,18 +263,19 @@ class _Raw(BaseModel):
     gcp_cluster_project: str = Field(alias="gcpClusterProject")
     gcp_audit_logs: bool = Field(alias="gcpAuditLogs")
 
+    @field_validator(*_FORMATS)
+    @classmethod
+    def _format(cls, v: str, info: ValidationInfo) -> str:
+        pattern, what = _FORMATS[info.field_name]
+        if (v or info.field_name in _NON_EMPTY) and not pattern.match(v):
+            raise _reject(f"{quote(v)} is not {what}")
+        return v
+
     @field_validator("environment")
     @classmethod
     def _environment(cls, v: str) -> str:
         if v not in ENVIRONMENTS:
             raise _reject(f"{quote(v)} is not an environment (allowed: {', '.join(ENVIRONMENTS)})")
-        return v
-
-    @field_validator("kube_context")
-    @classmethod
-    def _kube_context(cls, v: str) -> str:
-        if not _K8S_NAME_RE.match(v):
-            raise _reject(f"{quote(v)} is not a kubeconfig context name (required: the context of this environment's cluster)")
         return v
 
     @field_validator("refresh_interval")
@@ -256,13 +286,6 @@ class _Raw(BaseModel):
             raise _reject(f"{quote(v)} is outside 1m..24h (every refresh is a paid provider call; under 1m throttles, over 24h leaves rotations unseen)")
         return v
 
-    @field_validator("jwt_rotation")
-    @classmethod
-    def _jwt_rotation(cls, v: str) -> str:
-        if not _LABEL_RE.match(v):
-            raise _reject(f"{quote(v)} is not a label value (allowed: lower-case letters, digits, '-', '.', e.g. 2026-11-28)")
-        return v
-
     @field_validator("eso_chart_version")
     @classmethod
     def _chart_version(cls, v: str) -> str:
@@ -271,44 +294,6 @@ class _Raw(BaseModel):
             raise _reject(f"{quote(v)} is not an exact chart version (allowed: X.Y.Z, no ranges; e.g. 2.9.0)")
         if int(match[1]) < 2:
             raise _reject(f"{quote(v)} is too old (allowed: 2.x or newer; 0.x serves only the dead v1beta1 API)")
-        return v
-
-    @field_validator("aws_region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        if v and not _REGION_RE.match(v):
-            raise _reject(f"{quote(v)} is not an AWS region (allowed: e.g. us-east-1, eu-west-2)")
-        return v
-
-    @field_validator("aws_account_id")
-    @classmethod
-    def _account(cls, v: str) -> str:
-        if v and not _ACCOUNT_RE.match(v):
-            raise _reject(f"{quote(v)} is not an AWS account id (allowed: 12 digits)")
-        return v
-
-    @field_validator("aws_oidc_provider_arn")
-    @classmethod
-    def _oidc_arn(cls, v: str) -> str:
-        if v and not _OIDC_ARN_RE.match(v):
-            raise _reject(
-                f"{quote(v)} is not an EKS OIDC provider ARN "
-                "(allowed: arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<32-character id>)"
-            )
-        return v
-
-    @field_validator("vault_address", "vault_kubernetes_host")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if v and not _URL_RE.match(v):
-            raise _reject(f"{quote(v)} is not a URL (allowed: https://host[:port], e.g. https://vault.example.com:8200)")
-        return v
-
-    @field_validator("vault_kv_mount", "vault_auth_mount")
-    @classmethod
-    def _vault_path(cls, v: str) -> str:
-        if not _VAULT_PATH_RE.match(v):
-            raise _reject(f"{quote(v)} is not a Vault mount path (allowed: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/')")
         return v
 
     @field_validator("vault_token_ttl")
@@ -344,48 +329,6 @@ class _Raw(BaseModel):
                 raise _reject(f"{quote(location)} is not a GCP region (allowed: e.g. us-east1, europe-west4)")
         if len(set(v)) != len(v):
             raise _reject(f"{quote(v)} names a region twice (allowed: distinct regions)")
-        return v
-
-    @field_validator("gcp_project", "gcp_cluster_project")
-    @classmethod
-    def _gcp_project(cls, v: str) -> str:
-        if v and not _GCP_PROJECT_RE.match(v):
-            raise _reject(f"{quote(v)} is not a GCP project id (allowed: 6-30 of a-z, 0-9, '-', starting with a letter)")
-        return v
-
-    @field_validator("gcp_project_number")
-    @classmethod
-    def _gcp_project_number(cls, v: str) -> str:
-        if v and not _GCP_PROJECT_NUMBER_RE.match(v):
-            raise _reject(f"{quote(v)} is not a GCP project number (allowed: digits only, e.g. 123456789012)")
-        return v
-
-    @field_validator("gcp_cluster_location")
-    @classmethod
-    def _gcp_cluster_location(cls, v: str) -> str:
-        if v and not (_GCP_LOCATION_RE.match(v) or re.match(r"^[a-z]+-[a-z]+\d{1,2}-[a-z]$", v)):
-            raise _reject(f"{quote(v)} is not a GKE cluster location (allowed: a region or zone, e.g. us-east1 or us-east1-b)")
-        return v
-
-    @field_validator("gcp_cluster_name")
-    @classmethod
-    def _gcp_cluster_name(cls, v: str) -> str:
-        if v and not _GCP_CLUSTER_RE.match(v):
-            raise _reject(f"{quote(v)} is not a GKE cluster name (allowed: up to 40 of a-z, 0-9, '-', starting with a letter)")
-        return v
-
-    @field_validator("gcp_kms_key_name")
-    @classmethod
-    def _gcp_kms(cls, v: str) -> str:
-        if v and not _GCP_KMS_KEY_RE.match(v):
-            raise _reject(f"{quote(v)} is not a Cloud KMS key name (allowed: projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>)")
-        return v
-
-    @field_validator("aws_eks_cluster_name")
-    @classmethod
-    def _cluster(cls, v: str) -> str:
-        if v and not _EKS_CLUSTER_RE.match(v):
-            raise _reject(f"{quote(v)} is not an EKS cluster name (allowed: letters, digits, '-', '_', up to 100)")
         return v
 
 
