@@ -45,12 +45,13 @@ class GcpSecretManager(pulumi.ComponentResource):
         super().__init__("aragora:gcp:GcpSecretManager", name, None, opts)
 
         self.secret_ids = {}
+        replication_policy = replication(args.replica_locations, args.kms_key_name)
         for key, secret_id in args.secret_ids.items():
             secret = gcp.secretmanager.Secret(
                 f"{name}-{key}",
                 project=args.project,
                 secret_id=secret_id,
-                replication=replication(args.replica_locations, args.kms_key_name),
+                replication=replication_policy,
                 labels={**args.labels, "aragora-secret": key},
                 # Both guards: GCP refuses the delete, and Pulumi refuses to plan it.
                 deletion_protection=True,

@@ -74,6 +74,14 @@ def env_prefix(environment: str) -> str:
     return f"aragora/{environment}/"
 
 
+def by_group() -> dict[str, tuple[SecretEntry, ...]]:
+    """Entries per grouped secret, groups in catalog order (one pass over the catalog)."""
+    grouped: dict[str, list[SecretEntry]] = {}
+    for e in CATALOG:
+        grouped.setdefault(e.group, []).append(e)
+    return {group: tuple(entries) for group, entries in grouped.items()}
+
+
 def groups() -> tuple[str, ...]:
     """Grouped secret names, in catalog order, each once."""
     return tuple(dict.fromkeys(e.group for e in CATALOG))

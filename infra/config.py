@@ -483,8 +483,13 @@ def _project_config() -> dict[str, Any]:
     so read the runtime's config map (set by the language host or by mocks).
     """
     merged = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    return project_keys(merged)
+
+
+def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``{key: value}`` of the ``aragora-secrets:`` keys of a namespaced config map."""
     prefix = f"{PROJECT}:"
-    return {k.removeprefix(prefix): v for k, v in merged.items() if k.startswith(prefix)}
+    return {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
 
 
 def load() -> StackConfig:

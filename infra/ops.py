@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from infra import plan as plan_mod  # noqa: E402
-from infra.config import PROJECT, ConfigError  # noqa: E402
+from infra.config import PROJECT, ConfigError, parse, project_keys  # noqa: E402
 
 
 class OpsError(Exception):
@@ -63,11 +63,10 @@ def _pulumi_outputs(stack: str) -> dict | None:
 
 def resolve(stack: str, config_file: Path | None = None) -> Target:
     """Names from the deployed stack when readable, else from the offline plan."""
-    planned = plan_mod.render(stack, config_file)
-    context = plan_mod.stack_config(stack, config_file)[f"{PROJECT}:kubeContext"]
+    context = parse(project_keys(plan_mod.stack_config(stack, config_file)), stack).kube_context
     outputs, source = _pulumi_outputs(stack), "pulumi stack output"
     if not outputs or "secretNames" not in outputs:
-        outputs, source = planned.outputs, "offline plan (no readable stack outputs)"
+        outputs, source = plan_mod.render(stack, config_file).outputs, "offline plan (no readable stack outputs)"
     if "secretNames" not in outputs:
         raise OpsError(f"stack {stack} declares no ExternalSecrets (bootstrap is on): nothing to sync")
     return Target(context, outputs["appNamespace"], list(outputs["secretNames"]), outputs["storeName"], source)

@@ -27,9 +27,17 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
-def _rule(name: str, description: str) -> Callable[[Callable], ResourceValidationPolicy]:
-    def wrap(fn: Callable[[ResourceValidationArgs, ReportViolation], None]) -> ResourceValidationPolicy:
-        return ResourceValidationPolicy(name=name, description=description, validate=fn, enforcement_level=MANDATORY)
+def _rule(name: str, description: str, *types: str) -> Callable[[Callable], ResourceValidationPolicy]:
+    """A MANDATORY rule whose check runs only on resources of ``types``."""
+
+    def wrap(check: Callable[[ResourceValidationArgs, ReportViolation], None]) -> ResourceValidationPolicy:
+        def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+            if args.resource_type in types:
+                check(args, report)
+
+        return ResourceValidationPolicy(
+            name=name, description=description, validate=validate, enforcement_level=MANDATORY
+        )
 
     return wrap
 
@@ -69,10 +77,13 @@ def _go_duration_seconds(value: str) -> float | None:
 # --- AWS ---------------------------------------------------------------------------
 
 
-@_rule("iam-least-privilege", "IAM policies: no wildcard actions, secret reads scoped to aragora/<env>/, kms:Decrypt only via Secrets Manager.")
+@_rule(
+    "iam-least-privilege",
+    "IAM policies: no wildcard actions, secret reads scoped to aragora/<env>/, kms:Decrypt only via Secrets Manager.",
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+)
 def iam_least_privilege(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"):
-        return
     doc = _document(args.props.get("policy"))
     if doc is None:
         return
@@ -99,10 +110,12 @@ def iam_least_privilege(args: ResourceValidationArgs, report: ReportViolation) -
                 report("kms:Decrypt without a kms:ViaService condition", None)
 
 
-@_rule("irsa-trust-exact", "IRSA trust: AssumeRoleWithWebIdentity only with StringEquals on :sub (one exact service account) and :aud; no StringLike wildcards.")
+@_rule(
+    "irsa-trust-exact",
+    "IRSA trust: AssumeRoleWithWebIdentity only with StringEquals on :sub (one exact service account) and :aud; no StringLike wildcards.",
+    "aws:iam/role:Role",
+)
 def irsa_trust_exact(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != "aws:iam/role:Role":
-        return
     doc = _document(args.props.get("assumeRolePolicy"))
     if doc is None:
         return
@@ -117,15 +130,19 @@ def irsa_trust_exact(args: ResourceValidationArgs, report: ReportViolation) -> N
         subs = [v for k, v in equals.items() if k.endswith(":sub")]
         auds = [v for k, v in equals.items() if k.endswith(":aud")]
         if len(subs) != 1 or not isinstance(subs[0], str) or not _SA_SUBJECT.match(subs[0]):
-            report("web-identity trust needs StringEquals <issuer>:sub = one exact system:serviceaccount:<ns>:<sa>", None)
+            report(
+                "web-identity trust needs StringEquals <issuer>:sub = one exact system:serviceaccount:<ns>:<sa>", None
+            )
         if len(auds) != 1:
             report("web-identity trust needs StringEquals <issuer>:aud", None)
 
 
-@_rule("secretsmanager-secret-hardened", "Secrets Manager secrets: customer-managed KMS key, recovery window >= 7 days, protected.")
+@_rule(
+    "secretsmanager-secret-hardened",
+    "Secrets Manager secrets: customer-managed KMS key, recovery window >= 7 days, protected.",
+    "aws:secretsmanager/secret:Secret",
+)
 def secretsmanager_secret_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != "aws:secretsmanager/secret:Secret":
-        return
     key = args.props.get("kmsKeyId")
     if not key or (isinstance(key, str) and key.endswith("alias/aws/secretsmanager")):
         report("no customer-managed KMS key (kmsKeyId)", None)
@@ -136,34 +153,44 @@ def secretsmanager_secret_hardened(args: ResourceValidationArgs, report: ReportV
         report("secret is not protected (protect=True)", None)
 
 
-@_rule("no-secret-values", "No resource carries a secret value: values are written by operators, never by the stack.")
+@_rule(
+    "no-secret-values",
+    "No resource carries a secret value: values are written by operators, never by the stack.",
+    "aws:secretsmanager/secretVersion:SecretVersion",
+    "gcp:secretmanager/secretVersion:SecretVersion",
+    "vault:kv/secretV2:SecretV2",
+    "vault:generic/secret:Secret",
+)
 def no_secret_values(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type in (
-        "aws:secretsmanager/secretVersion:SecretVersion",
-        "gcp:secretmanager/secretVersion:SecretVersion",
-        "vault:kv/secretV2:SecretV2",
-        "vault:generic/secret:Secret",
-    ):
-        report(f"{args.resource_type} puts a secret value into the stack (and its state)", None)
+    report(f"{args.resource_type} puts a secret value into the stack (and its state)", None)
 
 
 # --- GCP ---------------------------------------------------------------------------
 
 
-@_rule("gcp-no-project-secret-accessor", "GCP: secretAccessor only per secret, never on the project.")
+@_rule(
+    "gcp-no-project-secret-accessor",
+    "GCP: secretAccessor only per secret, never on the project.",
+    "gcp:projects/iAMMember:IAMMember",
+    "gcp:projects/iAMBinding:IAMBinding",
+    "gcp:projects/iAMPolicy:IAMPolicy",
+)
 def gcp_no_project_secret_accessor(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type in ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding"):
-        if args.props.get("role") == ACCESSOR:
-            report(f"project-level {ACCESSOR} exposes every secret in the project; grant it per secret", None)
-    elif args.resource_type == "gcp:projects/iAMPolicy:IAMPolicy":
+    if args.resource_type == "gcp:projects/iAMPolicy:IAMPolicy":
         policy = _document(args.props.get("policyData"))
         if policy and any(b.get("role") == ACCESSOR for b in policy.get("bindings", []) if isinstance(b, dict)):
             report(f"project IAM policy grants {ACCESSOR}; grant it per secret", None)
+    elif args.props.get("role") == ACCESSOR:
+        report(f"project-level {ACCESSOR} exposes every secret in the project; grant it per secret", None)
 
 
-@_rule("gcp-secret-deletion-protection", "GCP Secret Manager secrets have deletion protection.")
+@_rule(
+    "gcp-secret-deletion-protection",
+    "GCP Secret Manager secrets have deletion protection.",
+    "gcp:secretmanager/secret:Secret",
+)
 def gcp_secret_deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == "gcp:secretmanager/secret:Secret" and args.props.get("deletionProtection") is not True:
+    if args.props.get("deletionProtection") is not True:
         report("deletionProtection is not true", None)
 
 
@@ -172,10 +199,12 @@ def gcp_secret_deletion_protection(args: ResourceValidationArgs, report: ReportV
 _FORBIDDEN_CAPABILITIES = {"create", "update", "patch", "delete", "sudo", "list"}
 
 
-@_rule("vault-policy-read-only", "Vault policies grant no create/update/patch/delete/sudo/list.")
+@_rule(
+    "vault-policy-read-only",
+    "Vault policies grant no create/update/patch/delete/sudo/list.",
+    "vault:index/policy:Policy",
+)
 def vault_policy_read_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != "vault:index/policy:Policy":
-        return
     hcl = args.props.get("policy")
     if not isinstance(hcl, str):
         return
@@ -187,10 +216,12 @@ def vault_policy_read_only(args: ResourceValidationArgs, report: ReportViolation
             report(f"path {path!r} uses a glob beyond a trailing /*", None)
 
 
-@_rule("vault-k8s-role-bound", "Vault Kubernetes auth roles are bound to explicit service accounts and namespaces.")
+@_rule(
+    "vault-k8s-role-bound",
+    "Vault Kubernetes auth roles are bound to explicit service accounts and namespaces.",
+    "vault:kubernetes/authBackendRole:AuthBackendRole",
+)
 def vault_k8s_role_bound(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != "vault:kubernetes/authBackendRole:AuthBackendRole":
-        return
     for key in ("boundServiceAccountNames", "boundServiceAccountNamespaces"):
         values = args.props.get(key)
         if not isinstance(values, list):
@@ -202,10 +233,13 @@ def vault_k8s_role_bound(args: ResourceValidationArgs, report: ReportViolation) 
 # --- ESO ---------------------------------------------------------------------------
 
 
-@_rule("eso-chart-pinned", "The external-secrets Helm chart is pinned to an exact version.")
+@_rule(
+    "eso-chart-pinned",
+    "The external-secrets Helm chart is pinned to an exact version.",
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes:helm.sh/v4:Chart",
+)
 def eso_chart_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"):
-        return
     if args.props.get("chart") == "external-secrets" and not _SEMVER.match(str(args.props.get("version") or "")):
         report(f"chart version {args.props.get('version')!r} is not an exact X.Y.Z", None)
 
@@ -222,19 +256,23 @@ def _service_account_refs(node: Any) -> Iterator[dict]:
             yield from _service_account_refs(item)
 
 
-@_rule("eso-store-sa-namespace", "ClusterSecretStores name the namespace of every serviceAccountRef.")
+@_rule(
+    "eso-store-sa-namespace",
+    "ClusterSecretStores name the namespace of every serviceAccountRef.",
+    "kubernetes:external-secrets.io/v1:ClusterSecretStore",
+)
 def eso_store_sa_namespace(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != "kubernetes:external-secrets.io/v1:ClusterSecretStore":
-        return
     for ref in _service_account_refs(args.props.get("spec", {})):
         if not ref.get("namespace"):
             report(f"serviceAccountRef {ref.get('name')!r} has no namespace", None)
 
 
-@_rule("eso-refresh-interval-bounded", "ExternalSecret refreshInterval is between 1m and 24h.")
+@_rule(
+    "eso-refresh-interval-bounded",
+    "ExternalSecret refreshInterval is between 1m and 24h.",
+    "kubernetes:external-secrets.io/v1:ExternalSecret",
+)
 def eso_refresh_interval_bounded(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != "kubernetes:external-secrets.io/v1:ExternalSecret":
-        return
     spec = args.props.get("spec")
     if not isinstance(spec, dict):
         return

@@ -11,7 +11,7 @@ GOOD = plan.stack_config("staging")
 
 
 def _raw(**changes) -> dict[str, str]:
-    raw = {k.removeprefix("aragora-secrets:"): v for k, v in GOOD.items() if k.startswith("aragora-secrets:")}
+    raw = config.project_keys(GOOD)
     for key, value in changes.items():
         if value is None:
             raw.pop(key, None)
@@ -73,9 +73,7 @@ def test_bad_value_is_quoted_in_the_message():
 
 def test_shipped_stacks_parse_into_typed_settings():
     for stack in ("staging", "production"):
-        cfg = config.parse(_raw() if stack == "staging" else {
-            k.removeprefix("aragora-secrets:"): v for k, v in plan.stack_config(stack).items()
-        }, stack)
+        cfg = config.parse(config.project_keys(plan.stack_config(stack)), stack)
         assert cfg.environment == stack
         assert cfg.backend is config.Backend.AWS
         assert cfg.aws is not None and cfg.aws.oidc_issuer.startswith("oidc.eks.us-east-1.amazonaws.com/id/")

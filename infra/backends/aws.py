@@ -24,19 +24,20 @@ class Backend:
     def __init__(self, cfg: StackConfig, k8s_provider: k8s.Provider):
         assert cfg.aws is not None
         a = cfg.aws
+        stack_tags = tags(cfg)
         # allowed_account_ids makes the provider refuse credentials of any other
         # account: a staging run can never touch production.
         provider = aws.Provider(
             "aws",
             region=a.region,
             allowed_account_ids=[a.account_id],
-            default_tags={"tags": tags(cfg)},
+            default_tags={"tags": stack_tags},
         )
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         prefix = catalog.env_prefix(cfg.environment)
         descriptions = {
-            group: "Aragora " + cfg.environment + ": " + ", ".join(e.env_var for e in catalog.CATALOG if e.group == group)
-            for group in catalog.groups()
+            group: f"Aragora {cfg.environment}: " + ", ".join(e.env_var for e in entries)
+            for group, entries in catalog.by_group().items()
         }
         self.secrets = AwsSecretsManager(
             "aws-secrets",
@@ -45,7 +46,7 @@ class Backend:
                 name_prefix=prefix,
                 secrets=descriptions,
                 recovery_window_days=a.recovery_window_days,
-                tags=tags(cfg),
+                tags=stack_tags,
             ),
             opts=opts,
         )
@@ -64,7 +65,7 @@ class Backend:
                 oidc_provider_arn=a.oidc_provider_arn if irsa else "",
                 oidc_issuer=a.oidc_issuer if irsa else "",
                 eks_cluster_name="" if irsa else a.cluster_name,
-                tags=tags(cfg),
+                tags=stack_tags,
             ),
             opts=opts,
         )
