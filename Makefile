@@ -1,10 +1,11 @@
 # Two set-up commands, each self-sufficient on a fresh machine with Python 3.11+:
-#   make plan   offline plan of STACK (default staging): resource tree; OUT=dir writes the files
+#   make plan   offline plan of STACK (default staging; any Pulumi.<stack>.yaml): resource tree; OUT=dir writes the files
 #   make test   the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= staging
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
@@ -12,7 +13,7 @@ DEV_STAMP     := $(VENV)/.dev-installed
 .PHONY: plan test lint bench venv deps policy-deps force-sync verify lock clean help
 
 help:
-	@echo "make plan [STACK=staging|production] [OUT=dir]   offline plan (no cloud, no Pulumi CLI)"
+	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
 	@echo "make test                                        lint and the full test suite"
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
@@ -25,11 +26,12 @@ $(BIN)/python:
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-$(RUNTIME_STAMP): requirements.txt constraints.txt | $(BIN)/python
+# requirements.txt installs this project in editable mode (pins in pyproject.toml).
+$(RUNTIME_STAMP): requirements.txt pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -r requirements.txt
 	@touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt policy/requirements.txt constraints.txt | $(BIN)/python
+$(DEV_STAMP): requirements.txt requirements-dev.txt policy/requirements.txt pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
 	@touch $@ $(RUNTIME_STAMP)
 
@@ -46,7 +48,7 @@ policy/.venv/.installed: policy/requirements.txt
 	@touch $@
 
 plan: $(RUNTIME_STAMP)
-	$(BIN)/python -m infra.plan --stack $(STACK) $(if $(OUT),--out $(OUT))
+	$(BIN)/python -m stacktools.plan --stack $(STACK) $(if $(OUT),--out $(OUT))
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -59,10 +61,10 @@ bench: $(DEV_STAMP)
 
 # Operate a deployed stack (needs kubectl and the stack's kubeContext).
 force-sync: $(RUNTIME_STAMP)
-	$(BIN)/python -m infra.ops force-sync --stack $(STACK) $(if $(RESTART),--restart $(RESTART))
+	$(BIN)/python -m stacktools.ops force-sync --stack $(STACK) $(if $(RESTART),--restart $(RESTART))
 
 verify: $(RUNTIME_STAMP)
-	$(BIN)/python -m infra.ops verify --stack $(STACK)
+	$(BIN)/python -m stacktools.ops verify --stack $(STACK)
 
 # Re-resolve constraints.txt after changing a pin (needs the package index).
 lock:

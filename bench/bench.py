@@ -3,7 +3,7 @@
     make bench            (REPEAT=N for more runs)
 
 Rows: the import floor (pulumi and the four provider SDKs, nothing else), the
-plan of each shipped stack, and the staging plan with the catalog scaled ×10
+plan of each shipped stack, and the first stack's plan with the catalog scaled ×10
 and ×100. Targets: plan ≤ 1.5× the floor; ×100 ≤ 3× ×1.
 """
 
@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from stacktools.stackfiles import environments
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -31,14 +33,15 @@ USED_FLOOR = (
     " from pulumi_kubernetes.helm.v3 import Release; from pulumi_kubernetes.apiextensions import CustomResource"
 )
 
+STACKS = environments(ROOT)
+FIRST = STACKS[0]
 CASES = {
     "import floor": [PY, "-c", FLOOR],
     "import floor, modules the program uses": [PY, "-c", USED_FLOOR],
-    "plan staging": [PY, "-m", "infra.plan", "--stack", "staging"],
-    "plan production": [PY, "-m", "infra.plan", "--stack", "production"],
-    "plan staging x1 (scaled script)": [PY, "bench/scaled_plan.py", "--scale", "1"],
-    "plan staging x10": [PY, "bench/scaled_plan.py", "--scale", "10"],
-    "plan staging x100": [PY, "bench/scaled_plan.py", "--scale", "100"],
+    **{f"plan {stack}": [PY, "-m", "stacktools.plan", "--stack", stack] for stack in STACKS},
+    f"plan {FIRST} x1 (scaled script)": [PY, "bench/scaled_plan.py", "--stack", FIRST, "--scale", "1"],
+    f"plan {FIRST} x10": [PY, "bench/scaled_plan.py", "--stack", FIRST, "--scale", "10"],
+    f"plan {FIRST} x100": [PY, "bench/scaled_plan.py", "--stack", FIRST, "--scale", "100"],
 }
 
 
@@ -56,14 +59,14 @@ def main() -> int:
     subprocess.run(CASES["import floor"], cwd=ROOT, check=True)  # warm the file cache
     medians = {name: measure(argv, repeat) for name, argv in CASES.items()}
     floor = medians["import floor"]
-    x1 = medians["plan staging x1 (scaled script)"]
+    x1 = medians[f"plan {FIRST} x1 (scaled script)"]
     print(f"median of {repeat} runs each, whole process, {os.cpu_count()} cores\n")
     print("| case | median s | / floor |\n|---|---:|---:|")
     for name, seconds in medians.items():
         print(f"| {name} | {seconds:.2f} | {seconds / floor:.2f}× |")
-    worst = max(medians["plan staging"], medians["plan production"])
+    worst = max(medians[f"plan {stack}"] for stack in STACKS)
     used = medians["import floor, modules the program uses"]
-    scale = medians["plan staging x100"] / x1
+    scale = medians[f"plan {FIRST} x100"] / x1
     print(f"\nplan / floor:              {worst / floor:.2f}× (target ≤ 1.5×)  {'ok' if worst / floor <= 1.5 else 'MISSED'}")
     print(f"plan / used-modules floor: {worst / used:.2f}× (target ≤ 1.5×)  {'ok' if worst / used <= 1.5 else 'MISSED'}")
     print(f"×100 / ×1:                 {scale:.2f}× (target ≤ 3×)    {'ok' if scale <= 3 else 'MISSED'}")

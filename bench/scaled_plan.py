@@ -1,7 +1,8 @@
-"""The offline plan of staging with the catalog scaled ×N by synthetic secrets (benchmark only).
+"""The offline plan of one stack with the catalog scaled ×N by synthetic secrets (benchmark only).
 
 Each copy of the catalog gets its own groups and slugs, so the scaled stack
-declares N× the secrets, IAM bindings and ExternalSecret entries.
+declares N× the secrets, IAM bindings and ExternalSecret entries. The scaled
+catalog is passed to the render; nothing global is replaced.
 """
 
 from __future__ import annotations
@@ -11,30 +12,29 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from infra import catalog
+from stacktools import plan, recorder
+from stacktools.stackfiles import environments
 
-from infra import catalog, plan  # noqa: E402
 
-
-def scaled(factor: int) -> tuple[catalog.SecretEntry, ...]:
+def scaled(factor: int) -> catalog.Catalog:
     entries = list(catalog.CATALOG)
     for i in range(1, factor):
         entries += [
             dataclasses.replace(e, env_var=f"{e.env_var}_{i}", group=f"{e.group}-{i}", slug=f"{e.slug}-{i}")
             for e in catalog.CATALOG
         ]
-    return tuple(entries)
+    return catalog.Catalog(entries)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=1)
-    parser.add_argument("--stack", default="staging")
-    parser.add_argument("--config-file", default=None)
+    parser.add_argument("--stack", default=environments()[0])
+    parser.add_argument("--config-file", type=Path, default=None)
     args = parser.parse_args()
-    catalog.CATALOG = scaled(args.scale)
-    argv = ["--stack", args.stack] + (["--config-file", args.config_file] if args.config_file else [])
-    return plan.main(argv)
+    print(plan.tree(recorder.render(args.stack, args.config_file, secrets=scaled(args.scale))))
+    return 0
 
 
 if __name__ == "__main__":

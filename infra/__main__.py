@@ -1,17 +1,10 @@
-"""Stack program entry point, run by the Pulumi language host.
+"""Stack program entry point, run by the Pulumi language host (``main: infra/``).
 
-The host runs ``runpy.run_path("infra/")`` with the project root as cwd, which
-puts ``infra/`` (not the root) on ``sys.path``; add the root so ``components``
-and ``infra`` import the same way here, in tests and in the offline plan.
+The project is installed into ``.venv`` in editable mode (``requirements.txt``
+names it), so ``infra`` imports the same way here, in the tests and in the
+offline tooling, with no ``sys.path`` patching.
 """
 
-import sys
-from pathlib import Path
-
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from infra import config, stack  # noqa: E402
+from infra import config, stack
 
 stack.build(config.load())

@@ -4,33 +4,72 @@ Every backend (AWS Secrets Manager, Vault KV v2, GCP Secret Manager) and every
 ExternalSecret is derived from ``CATALOG``. Adding a secret is one line here;
 nothing else in the project names an individual secret.
 
-What this module owns: the names, grouping and sync class of each value and the
-rules that turn an entry into a backend location. What it does not own: the
-values themselves, which never appear in this repository (operators write them
-straight into the backend, see the README).
+What this module owns: the names and grouping of each value, the sync classes
+(which Kubernetes Secret a value lands in, how and when ESO refreshes it,
+whether `pulumi up` waits for it, whether an operator may force a re-sync),
+and the rules that turn an entry into a backend location. What it does not
+own: the values themselves, which never appear in this repository (operators
+write them straight into the backend, see the README).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+APP_NAMESPACE = "aragora"
+TARGET_SECRET = "aragora-secrets"
+JWT_ROTATION_ANNOTATION = "aragora.io/jwt-rotation"
 
-class SyncClass(StrEnum):
-    """How a value reaches the pods; each class is its own ExternalSecret and Secret."""
 
-    REQUIRED = "required"
-    """Refreshed every ``refreshInterval`` into Secret ``aragora-secrets``."""
+class RefreshPolicy(StrEnum):
+    """ESO ``spec.refreshPolicy``."""
 
-    SESSION = "session"
-    """Session-signing keys. Synced only when the ExternalSecret changes
-    (ESO ``refreshPolicy: OnChange``): rotating one logs every user out, so a
-    rotation is a deliberate config change (``jwtRotation``), never a side
-    effect of a periodic refresh."""
+    PERIODIC = "Periodic"
+    ON_CHANGE = "OnChange"
 
-    OPTIONAL = "optional"
-    """Integrations that may be absent. Kept apart so that a missing optional key
-    can never block the required Secret from syncing."""
+
+@dataclass(frozen=True)
+class SyncClass:
+    """How a group of values reaches the pods: one ExternalSecret and one Secret each."""
+
+    name: str
+    target_secret: str
+    """The Kubernetes Secret (and the ExternalSecret writing it)."""
+    refresh_policy: RefreshPolicy
+    await_ready: bool
+    """`pulumi up` fails until ESO reports it Ready."""
+    must_sync: bool
+    """`make verify` fails when it is not Ready or empty."""
+    rotation_marker: bool
+    """Carries the ``jwtRotation`` marker as an annotation: changing the marker
+    changes the ExternalSecret, which is what ``OnChange`` re-reads on."""
+
+    @property
+    def force_sync_allowed(self) -> bool:
+        """An annotation is a change; on an ``OnChange`` ExternalSecret it would rotate the value."""
+        return self.refresh_policy is RefreshPolicy.PERIODIC
+
+
+REQUIRED = SyncClass(
+    "required", TARGET_SECRET, RefreshPolicy.PERIODIC, await_ready=True, must_sync=True, rotation_marker=False
+)
+"""Refreshed every ``refreshInterval``; the app cannot start without them."""
+
+SESSION = SyncClass(
+    "session", f"{TARGET_SECRET}-session", RefreshPolicy.ON_CHANGE, await_ready=True, must_sync=True, rotation_marker=True
+)
+"""Session-signing keys: rotating one logs every user out, so a rotation is a
+deliberate config change (``jwtRotation``), never a side effect of a refresh."""
+
+OPTIONAL = SyncClass(
+    "optional", f"{TARGET_SECRET}-optional", RefreshPolicy.PERIODIC, await_ready=False, must_sync=False, rotation_marker=False
+)
+"""Integrations that may be absent. Kept apart so that a missing optional key
+can never block the required Secret from syncing."""
+
+SYNC_CLASSES: tuple[SyncClass, ...] = (REQUIRED, SESSION, OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -50,23 +89,56 @@ class SecretEntry:
     description: str
 
 
-REQ, SES, OPT = SyncClass.REQUIRED, SyncClass.SESSION, SyncClass.OPTIONAL
+class Catalog:
+    """An ordered, validated set of entries; backends and ExternalSecrets are built from it."""
+
+    def __init__(self, entries: Iterable[SecretEntry]):
+        self.entries: tuple[SecretEntry, ...] = tuple(entries)
+        self._validate()
+        grouped: dict[str, list[SecretEntry]] = {}
+        synced: dict[SyncClass, list[SecretEntry]] = {}
+        for e in self.entries:
+            grouped.setdefault(e.group, []).append(e)
+            synced.setdefault(e.sync, []).append(e)
+        self.by_group: dict[str, tuple[SecretEntry, ...]] = {g: tuple(es) for g, es in grouped.items()}
+        """Entries per grouped secret, groups in catalog order."""
+        self.by_sync_class: dict[SyncClass, tuple[SecretEntry, ...]] = {
+            s: tuple(synced[s]) for s in SYNC_CLASSES if s in synced
+        }
+        """Entries per sync class, in class order, empty classes left out."""
+
+    def _validate(self) -> None:
+        """Reject a catalog that would map two values to one place."""
+        seen: dict[str, set[object]] = {"env_var": set(), "slug": set(), "location": set()}
+        for e in self.entries:
+            if e.sync not in SYNC_CLASSES:
+                raise ValueError(f"secret catalog: {e.env_var} has an unknown sync class {e.sync.name!r}")
+            for kind, value in (("env_var", e.env_var), ("slug", e.slug), ("location", (e.group, e.key))):
+                if value in seen[kind]:
+                    raise ValueError(f"secret catalog: duplicate {kind} {value!r} ({e.env_var})")
+                seen[kind].add(value)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
 
 # Grouping keeps the number of remote secrets (and so the provider calls ESO
 # makes on every refresh) small: four AWS/Vault secrets for eight values.
-CATALOG: tuple[SecretEntry, ...] = (
-    SecretEntry("DATABASE_URL", "database", "url", "database-url", REQ, "PostgreSQL connection string"),
-    SecretEntry("ARAGORA_JWT_SECRET", "auth", "jwt-secret", "jwt-secret", SES, "Auth token signing secret, 32+ characters"),
-    SecretEntry("ANTHROPIC_API_KEY", "api-keys", "anthropic", "anthropic-key", REQ, "Anthropic API key (Claude models)"),
-    SecretEntry("OPENAI_API_KEY", "api-keys", "openai", "openai-key", REQ, "OpenAI API key (GPT models)"),
-    SecretEntry("OPENROUTER_API_KEY", "api-keys", "openrouter", "openrouter-key", OPT, "OpenRouter API key (fallback, multi-model)"),
-    SecretEntry("MISTRAL_API_KEY", "api-keys", "mistral", "mistral-key", OPT, "Mistral API key"),
-    SecretEntry("STRIPE_SECRET_KEY", "billing", "stripe-secret-key", "stripe-secret-key", OPT, "Stripe secret key (billing)"),
-    SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", OPT, "Stripe webhook signing secret"),
+CATALOG = Catalog(
+    (
+        SecretEntry("DATABASE_URL", "database", "url", "database-url", REQUIRED, "PostgreSQL connection string"),
+        SecretEntry("ARAGORA_JWT_SECRET", "auth", "jwt-secret", "jwt-secret", SESSION, "Auth token signing secret, 32+ characters"),
+        SecretEntry("ANTHROPIC_API_KEY", "api-keys", "anthropic", "anthropic-key", REQUIRED, "Anthropic API key (Claude models)"),
+        SecretEntry("OPENAI_API_KEY", "api-keys", "openai", "openai-key", REQUIRED, "OpenAI API key (GPT models)"),
+        SecretEntry("OPENROUTER_API_KEY", "api-keys", "openrouter", "openrouter-key", OPTIONAL, "OpenRouter API key (fallback, multi-model)"),
+        SecretEntry("MISTRAL_API_KEY", "api-keys", "mistral", "mistral-key", OPTIONAL, "Mistral API key"),
+        SecretEntry("STRIPE_SECRET_KEY", "billing", "stripe-secret-key", "stripe-secret-key", OPTIONAL, "Stripe secret key (billing)"),
+        SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", OPTIONAL, "Stripe webhook signing secret"),
+    )
 )
-
-APP_NAMESPACE = "aragora"
-TARGET_SECRET = "aragora-secrets"
 
 
 def env_prefix(environment: str) -> str:
@@ -74,67 +146,16 @@ def env_prefix(environment: str) -> str:
     return f"aragora/{environment}/"
 
 
-def by_group() -> dict[str, tuple[SecretEntry, ...]]:
-    """Entries per grouped secret, groups in catalog order (one pass over the catalog)."""
-    grouped: dict[str, list[SecretEntry]] = {}
-    for e in CATALOG:
-        grouped.setdefault(e.group, []).append(e)
-    return {group: tuple(entries) for group, entries in grouped.items()}
-
-
-def groups() -> tuple[str, ...]:
-    """Grouped secret names, in catalog order, each once."""
-    return tuple(dict.fromkeys(e.group for e in CATALOG))
-
-
 def grouped_path(environment: str, group: str) -> str:
     """``aragora/<env>/<group>``: the AWS secret name and the Vault KV path."""
     return f"{env_prefix(environment)}{group}"
 
 
-def gcp_secret_id(environment: str, entry: SecretEntry) -> str:
-    """One GCP Secret Manager secret per value, the environment in its name."""
+def per_value_id(environment: str, entry: SecretEntry) -> str:
+    """One secret per value, the environment in its name (GCP Secret Manager)."""
     return f"aragora-{environment}-{entry.slug}"
 
 
-def target_secret_name(sync: SyncClass) -> str:
-    """The Kubernetes Secret a sync class is written to."""
-    return TARGET_SECRET if sync is SyncClass.REQUIRED else f"{TARGET_SECRET}-{sync.value}"
-
-
-def validate_catalog() -> None:
-    """Reject a catalog that would map two values to one place.
-
-    The program calls it first, so a bad edit fails the plan and every test.
-    """
-    seen: dict[str, set[object]] = {"env_var": set(), "slug": set(), "location": set()}
-    for e in CATALOG:
-        for kind, value in (("env_var", e.env_var), ("slug", e.slug), ("location", (e.group, e.key))):
-            if value in seen[kind]:
-                raise ValueError(f"secret catalog: duplicate {kind} {value!r} ({e.env_var})")
-            seen[kind].add(value)
-
-
-class Layout(StrEnum):
-    """How a backend stores the catalog."""
-
-    GROUPED = "grouped"
-    """JSON/KV secrets per group, one property per value (AWS, Vault)."""
-    PER_VALUE = "per-value"
-    """One secret per value (GCP Secret Manager)."""
-
-
-def remote_ref(entry: SecretEntry, environment: str, layout: Layout) -> tuple[str, str | None]:
-    """``(key, property)`` an ExternalSecret uses to fetch ``entry``."""
-    if layout is Layout.GROUPED:
-        return grouped_path(environment, entry.group), entry.key
-    return gcp_secret_id(environment, entry), None
-
-
-def by_sync_class() -> dict[SyncClass, tuple[SecretEntry, ...]]:
-    """Entries per sync class, in class order, skipping empty classes."""
-    return {
-        sync: tuple(e for e in CATALOG if e.sync is sync)
-        for sync in SyncClass
-        if any(e.sync is sync for e in CATALOG)
-    }
+def sync_class_of(target_secret: str) -> SyncClass | None:
+    """The sync class writing ``target_secret``, by its declared name."""
+    return next((s for s in SYNC_CLASSES if s.target_secret == target_secret), None)

@@ -1,9 +1,10 @@
 """Composes the components into one environment's stack.
 
-``build(cfg)`` is the whole program once config is parsed: the Kubernetes
-provider pinned to this environment's context, the backend (``infra/backends``),
-ESO, the store and the ExternalSecrets. ``infra/__main__.py`` only loads config
-and calls it.
+``build(cfg, secrets)`` is the whole program once config is parsed: the
+Kubernetes provider pinned to this environment's context, the selected
+backend's declaration (``infra.backends``), ESO, the store and one
+ExternalSecret per sync class of the catalog. ``infra/__main__.py`` only loads
+config and calls it; tests and the benchmark pass their own catalog.
 """
 
 from __future__ import annotations
@@ -11,62 +12,65 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
-from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
-from infra import backends, catalog
+from infra import catalog
+from infra.backends import declarer
+from infra.backends.base import Declared
+from infra.components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
+from infra.components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from infra.components.external_secrets import (
+    AppExternalSecrets,
+    AppExternalSecretsArgs,
+    ExternalSecretSpec,
+    SecretValueRef,
+)
 from infra.config import StackConfig
 
-JWT_ROTATION_ANNOTATION = "aragora.io/jwt-rotation"
 
-
-def external_secret_specs(cfg: StackConfig, layout: catalog.Layout) -> list[ExternalSecretSpec]:
-    """One ExternalSecret per sync class, its values straight from the catalog."""
+def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: Declared) -> list[ExternalSecretSpec]:
+    """One ExternalSecret per sync class, its behaviour and values straight from the catalog."""
     specs = []
-    for sync, entries in catalog.by_sync_class().items():
-        refs = [SecretValueRef(e.env_var, *catalog.remote_ref(e, cfg.environment, layout)) for e in entries]
+    for sync, entries in secrets.by_sync_class.items():
+        refs = []
+        for e in entries:
+            remote = declared.remote_ref(e)
+            refs.append(SecretValueRef(e.env_var, remote.key, remote.property))
         specs.append(
             ExternalSecretSpec(
-                name=catalog.target_secret_name(sync),
+                name=sync.target_secret,
                 values=refs,
-                # Session keys sync only when the ExternalSecret changes, i.e. when
-                # an operator bumps `jwtRotation`; never on a timer.
-                refresh_policy="OnChange" if sync is catalog.SyncClass.SESSION else "Periodic",
-                await_ready=sync is not catalog.SyncClass.OPTIONAL,
-                annotations={JWT_ROTATION_ANNOTATION: cfg.jwt_rotation} if sync is catalog.SyncClass.SESSION else {},
+                refresh_policy=sync.refresh_policy,
+                await_ready=sync.await_ready,
+                annotations={catalog.JWT_ROTATION_ANNOTATION: cfg.common.jwt_rotation} if sync.rotation_marker else {},
             )
         )
     return specs
 
 
-def build(cfg: StackConfig) -> None:
-    catalog.validate_catalog()
+def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
+    common = cfg.common
     # An explicit context, never whatever is current on the operator's machine:
-    # the staging stack cannot apply into the production cluster by accident.
-    k8s_provider = k8s.Provider(
-        "k8s",
-        context=cfg.kube_context,
-        kubeconfig=cfg.kubeconfig or None,
-    )
+    # one environment's stack cannot apply into another's cluster by accident.
+    k8s_provider = k8s.Provider("k8s", context=common.kube_context, kubeconfig=common.kubeconfig)
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
-    backend = backends.load(cfg.backend)(cfg, k8s_provider)
+    declared: Declared = declarer(cfg.backend)(cfg.environment, cfg.backend, secrets, k8s_provider)
 
     eso = ExternalSecretsOperator(
         "eso",
         ExternalSecretsOperatorArgs(
-            chart_version=cfg.eso.chart_version,
-            replicas=cfg.eso.replicas,
-            service_account_annotations=backend.service_account_annotations,
+            chart_version=common.eso_chart_version,
+            replicas=common.eso_replicas,
+            service_account_annotations=declared.service_account_annotations,
         ),
         opts=k8s_opts,
     )
 
     pulumi.export("environment", cfg.environment)
-    pulumi.export("backend", cfg.backend.value)
+    pulumi.export("backend", cfg.backend.name)
     pulumi.export("esoNamespace", eso.namespace)
-    backend.export()
-    if cfg.bootstrap:
+    for key, value in declared.outputs.items():
+        pulumi.export(key, value)
+    if common.bootstrap:
         # First `up` on an empty cluster: the CRDs arrive with the release, so the
         # custom resources come in the next `up` (see README, "First deploy").
         pulumi.log.info("bootstrap: ClusterSecretStore and ExternalSecrets are not declared in this run")
@@ -75,20 +79,21 @@ def build(cfg: StackConfig) -> None:
     store = ClusterSecretStore(
         "store",
         ClusterSecretStoreArgs(
-            store_name=backend.store_name,
-            provider=backend.store_provider,
+            store_name=declared.store_name,
+            provider=declared.store_provider,
             # CRDs and webhook first, then every grant, or the store fails validation.
-            depends_on=[eso.release, *backend.grants],
+            depends_on=[eso.release, *declared.grants],
         ),
         opts=k8s_opts,
     )
+    specs = external_secret_specs(cfg, secrets, declared)
     app = AppExternalSecrets(
         "app-secrets",
         AppExternalSecretsArgs(
             namespace=catalog.APP_NAMESPACE,
             store_name=store.store_name,
-            refresh_interval=cfg.refresh_interval,
-            secrets=external_secret_specs(cfg, backend.layout),
+            refresh_interval=common.refresh_interval,
+            secrets=specs,
             depends_on=[eso.release],
         ),
         opts=k8s_opts,
@@ -97,3 +102,5 @@ def build(cfg: StackConfig) -> None:
     pulumi.export("appNamespace", app.namespace)
     # ExternalSecret and target Secret share a name; `make verify` reads these.
     pulumi.export("secretNames", app.secret_names)
+    # Which sync class each one is, so operations never guess from a name.
+    pulumi.export("syncClasses", {s.name: sync.name for s, sync in zip(specs, secrets.by_sync_class, strict=True)})

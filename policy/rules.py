@@ -3,7 +3,8 @@
 Each rule is a ``ResourceValidationPolicy``; ``__main__.py`` only puts them in
 a pack (constructing ``PolicyPack`` starts the gRPC server and blocks, so tests
 call ``RULE.validate(args, report)`` directly). The pack runs in its own
-virtualenv, so this module depends on pulumi-policy and the standard library only.
+virtualenv, so this module depends on pulumi-policy, the standard library and
+``infra.durations`` (itself standard library only) and nothing else.
 
 Values unknown at preview (e.g. a policy document that embeds a key ARN not
 created yet) arrive as non-strings and are skipped: ``pulumi up`` validates
@@ -19,12 +20,13 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
+# Standard library only, shared with the stack config so both enforce one bound.
+from infra.durations import REFRESH_BOUNDS, refresh_interval_allowed
+
 MANDATORY = EnforcementLevel.MANDATORY
 ACCESSOR = "roles/secretmanager.secretAccessor"
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 _SA_SUBJECT = re.compile(r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def _rule(name: str, description: str, *types: str) -> Callable[[Callable], ResourceValidationPolicy]:
@@ -66,12 +68,6 @@ def _statements(doc: dict) -> Iterator[dict]:
     for statement in _as_list(doc.get("Statement", [])):
         if isinstance(statement, dict) and statement.get("Effect", "Allow") == "Allow":
             yield statement
-
-
-def _go_duration_seconds(value: str) -> float | None:
-    if not isinstance(value, str) or not re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+", value):
-        return None
-    return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(value))
 
 
 # --- AWS ---------------------------------------------------------------------------
@@ -269,7 +265,7 @@ def eso_store_sa_namespace(args: ResourceValidationArgs, report: ReportViolation
 
 @_rule(
     "eso-refresh-interval-bounded",
-    "ExternalSecret refreshInterval is between 1m and 24h.",
+    f"ExternalSecret refreshInterval is within {REFRESH_BOUNDS}.",
     "kubernetes:external-secrets.io/v1:ExternalSecret",
 )
 def eso_refresh_interval_bounded(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -277,9 +273,8 @@ def eso_refresh_interval_bounded(args: ResourceValidationArgs, report: ReportVio
     if not isinstance(spec, dict):
         return
     interval = spec.get("refreshInterval", "1h")
-    seconds = _go_duration_seconds(interval)
-    if seconds is None or not 60 <= seconds <= 86400:
-        report(f"refreshInterval {interval!r} is outside 1m..24h", None)
+    if not refresh_interval_allowed(interval):
+        report(f"refreshInterval {interval!r} is outside {REFRESH_BOUNDS}", None)
 
 
 RULES: list[ResourceValidationPolicy] = [

@@ -1,44 +1,62 @@
-"""Staging and production never reference each other."""
+"""No environment references another: checked pairwise over every stack file of a set
+(the project's own, and each example directory's), whatever the environments are called."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
-from tests.conftest import render, stack_file_value
+from tests.support import SETS, render
 
-OTHER = {"staging": "production", "production": "staging"}
+PAIRS = [
+    pytest.param(a, b, id=f"{set_name}:{a[0]}-vs-{b[0]}")
+    for set_name, stacks in SETS.items()
+    for a, b in itertools.permutations(stacks.values(), 2)
+]
+AWS_PAIRS = [
+    p
+    for p in PAIRS
+    if render(*p.values[0]).setting("backend") == "aws" and render(*p.values[1]).setting("backend") == "aws"
+]
+# Keys whose value identifies one environment's account, cluster or location.
+IDENTIFYING = ("awsAccountId", "awsOidcProviderArn", "kubeContext", "gcpProject", "vaultAddress", "gcpClusterName")
 
 
-@pytest.mark.parametrize("stack", ["staging", "production"])
-def test_a_stack_never_names_the_other_environments_account_prefix_or_cluster(stack):
-    other = OTHER[stack]
-    rendered = json.dumps(render(stack).resources) + json.dumps(render(stack).outputs)
-    for needle in (
-        stack_file_value(other, "awsAccountId"),
-        stack_file_value(other, "awsOidcProviderArn"),
-        stack_file_value(other, "kubeContext"),
-        f"aragora/{other}/",
-        f"aragora-{other}",
-    ):
+def test_there_is_at_least_one_pair_of_environments_to_compare():
+    assert PAIRS and AWS_PAIRS
+
+
+@pytest.mark.parametrize(("own", "other"), PAIRS)
+def test_a_stack_never_names_another_environments_identity_prefix_or_cluster(own, other):
+    mine, theirs = render(*own), render(*other)
+    rendered = json.dumps(mine.resources) + json.dumps(mine.outputs)
+    needles = [f"aragora/{theirs.stack}/", f"aragora-{theirs.stack}-"]
+    for key in IDENTIFYING:
+        value = theirs.config.get(f"aragora-secrets:{key}", "")
+        if value and value != mine.config.get(f"aragora-secrets:{key}"):
+            needles.append(value)
+    for needle in needles:
         assert needle not in rendered, needle
 
 
-def test_the_two_environments_use_different_accounts_keys_and_roles():
-    s, p = render("staging"), render("production")
-    assert stack_file_value("staging", "awsAccountId") != stack_file_value("production", "awsAccountId")
+@pytest.mark.parametrize(("own", "other"), AWS_PAIRS)
+def test_two_aws_environments_use_different_accounts_keys_roles_and_secrets(own, other):
+    a, b = render(*own), render(*other)
+    assert a.setting("awsAccountId") != b.setting("awsAccountId")
     for output in ("awsKmsKeyArn", "awsRoleArn"):
-        assert s.outputs[output] != p.outputs[output]
-    assert not set(s.outputs["awsSecretArns"].values()) & set(p.outputs["awsSecretArns"].values())
+        assert a.outputs[output] != b.outputs[output]
+    assert not set(a.outputs["awsSecretArns"].values()) & set(b.outputs["awsSecretArns"].values())
 
 
-def test_staging_role_cannot_read_production_secrets():
-    s, p = render("staging"), render("production")
-    staging_grant = json.loads(s.one("aws:iam/policy:Policy")["inputs"]["policy"])["Statement"][0]["Resource"]
-    prefix = staging_grant.removesuffix("*")
-    assert staging_grant.endswith("/*")
-    for arn in p.outputs["awsSecretArns"].values():
+@pytest.mark.parametrize(("own", "other"), AWS_PAIRS)
+def test_one_environments_role_cannot_read_anothers_secrets(own, other):
+    mine, theirs = render(*own), render(*other)
+    grant = json.loads(mine.one("aws:iam/policy:Policy")["inputs"]["policy"])["Statement"][0]["Resource"]
+    assert grant.endswith(f"aragora/{mine.stack}/*")
+    prefix = grant.removesuffix("*")
+    for arn in theirs.outputs["awsSecretArns"].values():
         assert not arn.startswith(prefix), arn
-    for arn in s.outputs["awsSecretArns"].values():
+    for arn in mine.outputs["awsSecretArns"].values():
         assert arn.startswith(prefix), arn

@@ -1,12 +1,13 @@
-"""The ESO Helm release: pinned, CRDs kept on uninstall, highly available in production."""
+"""The ESO Helm release: pinned, CRDs kept on uninstall, as available as each stack asks."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
-from tests.conftest import ROOT, render
+from tests.support import ANY_STACK, ROOT, render
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -41,20 +42,19 @@ def test_release_installs_into_external_secrets_with_the_named_service_account(s
     assert release["values"]["serviceAccount"]["name"] == "external-secrets"
 
 
-def test_production_runs_two_replicas_with_leader_election_and_pdbs(production):
-    values = production.one(RELEASE)["inputs"]["values"]
-    assert values["replicaCount"] == 2
-    assert values["leaderElect"] is True
-    assert values["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
-    assert values["webhook"]["replicaCount"] == 2
-    assert values["webhook"]["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+def test_replicas_follow_config_with_leader_election_and_pdbs_exactly_when_more_than_one(stack_plan):
+    replicas = int(stack_plan.setting("esoReplicas"))
+    values = stack_plan.one(RELEASE)["inputs"]["values"]
+    ha = replicas > 1
+    assert values["replicaCount"] == values["webhook"]["replicaCount"] == replicas
+    assert values["leaderElect"] is ha
+    assert values["podDisruptionBudget"] == values["webhook"]["podDisruptionBudget"] == {"enabled": ha, "minAvailable": 1}
 
 
-def test_staging_runs_one_replica_without_leader_election_or_pdb(staging):
-    values = staging.one(RELEASE)["inputs"]["values"]
-    assert values["replicaCount"] == 1
-    assert values["leaderElect"] is False
-    assert values["podDisruptionBudget"]["enabled"] is False
+@pytest.mark.parametrize("replicas", [1, 2, 5])
+def test_any_replica_count_in_range_is_rendered_verbatim(replicas):
+    values = render(ANY_STACK, esoReplicas=replicas).one(RELEASE)["inputs"]["values"]
+    assert values["replicaCount"] == replicas and values["leaderElect"] is (replicas > 1)
 
 
 def test_every_eso_container_has_requests_and_limits(stack_plan):
@@ -70,4 +70,4 @@ def test_release_waits_for_the_operator_to_be_ready(stack_plan):
 
 
 def test_chart_version_override_is_used_verbatim():
-    assert render("staging", esoChartVersion="2.10.1").one(RELEASE)["inputs"]["version"] == "2.10.1"
+    assert render(ANY_STACK, esoChartVersion="2.10.1").one(RELEASE)["inputs"]["version"] == "2.10.1"

@@ -7,10 +7,21 @@ from collections import Counter
 import pytest
 
 from infra import catalog
-from tests.conftest import render, stack_file_value
+from tests.support import PLANS, configured, plans_of, render, render_named
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
+
+
+@pytest.fixture(params=sorted(PLANS))
+def any_plan(request):
+    """Every shipped stack and example, whatever its backend."""
+    return render_named(request.param)
+
+
+@pytest.fixture(params=plans_of("aws"))
+def aws_plan(request):
+    return render_named(request.param)
 
 
 def _external_secrets(plan) -> dict[str, dict]:
@@ -21,24 +32,24 @@ def _data(es: dict) -> dict[str, dict]:
     return {d["secretKey"]: d["remoteRef"] for d in es["inputs"]["spec"]["data"]}
 
 
-def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(stack_plan):
-    store = stack_plan.one(STORE)["inputs"]
+def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(aws_plan):
+    store = aws_plan.one(STORE)["inputs"]
     assert store["apiVersion"] == "external-secrets.io/v1"
     assert store["metadata"]["name"] == "aws-secrets-manager"
     assert store["spec"] == {
         "provider": {
             "aws": {
                 "service": "SecretsManager",
-                "region": stack_file_value(stack_plan.stack, "awsRegion"),
+                "region": aws_plan.setting("awsRegion"),
                 "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}},
             }
         }
     }
 
 
-def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(stack_plan):
-    objects = [stack_plan.one(STORE)] + [
-        es for name, es in _external_secrets(stack_plan).items() if name != "aragora-secrets-optional"
+def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):
+    objects = [any_plan.one(STORE)] + [
+        es for name, es in _external_secrets(any_plan).items() if name != "aragora-secrets-optional"
     ]
     for obj in objects:
         annotations = obj["inputs"]["metadata"]["annotations"]
@@ -46,20 +57,20 @@ def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(stack
         assert 60 <= int(annotations["pulumi.com/timeoutSeconds"]) <= 900
 
 
-def test_a_missing_optional_value_never_blocks_pulumi_up(stack_plan):
-    annotations = _external_secrets(stack_plan)["aragora-secrets-optional"]["inputs"]["metadata"]["annotations"]
+def test_a_missing_optional_value_never_blocks_pulumi_up(any_plan):
+    annotations = _external_secrets(any_plan)["aragora-secrets-optional"]["inputs"]["metadata"]["annotations"]
     assert "pulumi.com/waitFor" not in annotations
     assert annotations["pulumi.com/skipAwait"] == "true"
 
 
-def test_custom_resources_are_created_after_the_operator_release(stack_plan):
-    release = stack_plan.one("kubernetes:helm.sh/v3:Release")["urn"]
-    for r in [stack_plan.one(STORE), *stack_plan.of_type(ES)]:
+def test_custom_resources_are_created_after_the_operator_release(any_plan):
+    release = any_plan.one("kubernetes:helm.sh/v3:Release")["urn"]
+    for r in [any_plan.one(STORE), *any_plan.of_type(ES)]:
         assert release in r["depends_on"], r["name"]
 
 
-def test_every_catalog_entry_is_synced_exactly_once(stack_plan):
-    keys = Counter(k for es in stack_plan.of_type(ES) for k in _data(es))
+def test_every_catalog_entry_is_synced_exactly_once(any_plan):
+    keys = Counter(k for es in any_plan.of_type(ES) for k in _data(es))
     assert keys == Counter(e.env_var for e in catalog.CATALOG)
     assert set(keys) == {
         "DATABASE_URL", "ARAGORA_JWT_SECRET", "ANTHROPIC_API_KEY", "OPENAI_API_KEY",
@@ -67,8 +78,8 @@ def test_every_catalog_entry_is_synced_exactly_once(stack_plan):
     }
 
 
-def test_required_values_land_in_aragora_secrets_and_optional_ones_apart(stack_plan):
-    es = _external_secrets(stack_plan)
+def test_required_values_land_in_aragora_secrets_and_optional_ones_apart(any_plan):
+    es = _external_secrets(any_plan)
     assert set(_data(es["aragora-secrets"])) == {"DATABASE_URL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"}
     assert set(_data(es["aragora-secrets-session"])) == {"ARAGORA_JWT_SECRET"}
     assert set(_data(es["aragora-secrets-optional"])) == {
@@ -76,9 +87,9 @@ def test_required_values_land_in_aragora_secrets_and_optional_ones_apart(stack_p
     }
 
 
-def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(stack_plan):
-    env = stack_plan.stack
-    refs = {k: v for es in stack_plan.of_type(ES) for k, v in _data(es).items()}
+def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(aws_plan):
+    env = aws_plan.stack
+    refs = {k: v for es in aws_plan.of_type(ES) for k, v in _data(es).items()}
     assert refs["DATABASE_URL"] == {"key": f"aragora/{env}/database", "property": "url"}
     assert refs["ARAGORA_JWT_SECRET"] == {"key": f"aragora/{env}/auth", "property": "jwt-secret"}
     assert refs["ANTHROPIC_API_KEY"] == {"key": f"aragora/{env}/api-keys", "property": "anthropic"}
@@ -86,99 +97,114 @@ def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(stack_plan
     assert refs["STRIPE_WEBHOOK_SECRET"] == {"key": f"aragora/{env}/billing", "property": "stripe-webhook-secret"}
 
 
-def test_external_secrets_target_owned_secrets_retained_when_the_remote_disappears(stack_plan):
-    for name, es in _external_secrets(stack_plan).items():
+def test_external_secrets_target_owned_secrets_retained_when_the_remote_disappears(any_plan):
+    store = any_plan.one(STORE)["inputs"]["metadata"]["name"]
+    for name, es in _external_secrets(any_plan).items():
         spec = es["inputs"]["spec"]
         assert es["inputs"]["metadata"]["namespace"] == "aragora"
-        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store}
         assert spec["target"]["name"] == name
         assert spec["target"]["creationPolicy"] == "Owner"
         assert spec["target"]["deletionPolicy"] == "Retain"
 
 
-def test_refresh_interval_is_5m_in_staging_and_1h_in_production(stack_plan):
-    expected = {"staging": "5m", "production": "1h"}[stack_plan.stack]
-    for es in stack_plan.of_type(ES):
-        assert es["inputs"]["spec"]["refreshInterval"] == expected
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_refresh_interval_is_the_one_each_stack_configures(name):
+    stack, config_file = PLANS[name]
+    expected = configured(stack, "refreshInterval", config_file)
+    plan = render_named(name)
+    assert {es["inputs"]["spec"]["refreshInterval"] for es in plan.of_type(ES)} == {expected}
 
 
-def test_jwt_secret_never_changes_on_a_periodic_refresh(stack_plan):
-    es = _external_secrets(stack_plan)
+def test_jwt_secret_never_changes_on_a_periodic_refresh(any_plan):
+    es = _external_secrets(any_plan)
     session = es["aragora-secrets-session"]["inputs"]
     assert session["spec"]["refreshPolicy"] == "OnChange"
-    assert session["metadata"]["annotations"]["aragora.io/jwt-rotation"] == "initial"
+    assert session["metadata"]["annotations"]["aragora.io/jwt-rotation"] == any_plan.setting("jwtRotation")
     assert es["aragora-secrets"]["inputs"]["spec"]["refreshPolicy"] == "Periodic"
     assert es["aragora-secrets-optional"]["inputs"]["spec"]["refreshPolicy"] == "Periodic"
 
 
-def test_jwt_rotation_is_a_config_change_that_changes_the_external_secret():
-    before = _external_secrets(render("staging"))["aragora-secrets-session"]["inputs"]
-    after = _external_secrets(render("staging", jwtRotation="2026-12-01"))["aragora-secrets-session"]["inputs"]
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_jwt_rotation_is_a_config_change_that_changes_the_external_secret(name):
+    before = _external_secrets(render_named(name))["aragora-secrets-session"]["inputs"]
+    after = _external_secrets(render_named(name, jwtRotation="2026-12-01"))["aragora-secrets-session"]["inputs"]
     assert before["spec"] != after["spec"]  # a spec change bumps the generation OnChange syncs on
     assert after["spec"]["target"]["template"]["metadata"]["annotations"] == {"aragora.io/jwt-rotation": "2026-12-01"}
     assert after["spec"]["target"]["template"]["mergePolicy"] == "Merge"
 
 
-def test_app_namespace_is_declared_and_never_deleted_by_the_stack(stack_plan):
-    ns = [r for r in stack_plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == "aragora"]
+def test_app_namespace_is_declared_and_never_deleted_by_the_stack(any_plan):
+    ns = [r for r in any_plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == "aragora"]
     assert len(ns) == 1 and ns[0]["retain_on_delete"] is True
 
 
-def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(stack_plan):
-    provider = stack_plan.one("pulumi:providers:kubernetes")
-    assert provider["inputs"]["context"] == stack_file_value(stack_plan.stack, "kubeContext")
-    k8s = [r for r in stack_plan.resources if r["custom"] and r["type"].startswith("kubernetes:")]
+def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(any_plan):
+    provider = any_plan.one("pulumi:providers:kubernetes")
+    assert provider["inputs"]["context"] == any_plan.setting("kubeContext")
+    k8s = [r for r in any_plan.resources if r["custom"] and r["type"].startswith("kubernetes:")]
     assert len(k8s) >= 7
     for r in k8s:
         assert r["provider"].startswith(provider["urn"] + "::"), r["name"]
 
 
-def test_bootstrap_declares_operator_and_backend_but_no_custom_resources():
-    plan = render("staging", bootstrap=True)
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_bootstrap_declares_operator_and_backend_but_no_custom_resources(name):
+    full, plan = render_named(name), render_named(name, bootstrap=True)
     assert plan.of_type(STORE) == [] and plan.of_type(ES) == []
     assert plan.one("kubernetes:helm.sh/v3:Release")
-    assert len(plan.of_type("aws:secretsmanager/secret:Secret")) == 4
+    # Exactly the store and the ExternalSecrets (their components and children) are left out.
+    dropped = ("aragora:eso:ClusterSecretStore", "aragora:eso:AppExternalSecrets")
+    kept = {r["urn"] for r in full.resources if not any(t in r["urn"] for t in dropped)}
+    assert {r["urn"] for r in plan.resources} == kept
 
 
-def test_adding_a_secret_is_one_catalog_line(monkeypatch):
-    extra = catalog.SecretEntry("SENTRY_DSN", "observability", "sentry-dsn", "sentry-dsn", catalog.SyncClass.OPTIONAL, "Sentry DSN")
-    monkeypatch.setattr(catalog, "CATALOG", catalog.CATALOG + (extra,))
-    from infra import plan as plan_mod
-
-    plan = plan_mod.render("staging")  # not the cached helper: the catalog changed
-    names = {r["inputs"]["name"] for r in plan.of_type("aws:secretsmanager/secret:Secret")}
-    assert "aragora/staging/observability" in names
-    optional = _external_secrets(plan)["aragora-secrets-optional"]
-    assert _data(optional)["SENTRY_DSN"] == {"key": "aragora/staging/observability", "property": "sentry-dsn"}
+EXTRA = catalog.SecretEntry("SENTRY_DSN", "observability", "sentry-dsn", "sentry-dsn", catalog.OPTIONAL, "Sentry DSN")
 
 
-def test_a_catalog_with_a_duplicate_location_is_rejected(monkeypatch):
-    dup = catalog.SecretEntry("OTHER_URL", "database", "url", "other-url", catalog.SyncClass.REQUIRED, "dup")
-    monkeypatch.setattr(catalog, "CATALOG", catalog.CATALOG + (dup,))
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_adding_a_secret_is_one_catalog_line(name):
+    stack, config_file = PLANS[name]
+    plan = render(stack, config_file, secrets=catalog.Catalog((*catalog.CATALOG, EXTRA)))
+    data = _data(_external_secrets(plan)["aragora-secrets-optional"])
+    if plan.setting("backend") == "gcp":
+        assert data["SENTRY_DSN"] == {"key": f"aragora-{stack}-sentry-dsn"}
+        assert f"aragora-{stack}-sentry-dsn" in {r["inputs"]["secretId"] for r in plan.of_type("gcp:secretmanager/secret:Secret")}
+    else:
+        assert data["SENTRY_DSN"] == {"key": f"aragora/{stack}/observability", "property": "sentry-dsn"}
+    # The unchanged catalog still renders without it: the extra line was passed in, never patched in.
+    assert "SENTRY_DSN" not in _data(_external_secrets(render_named(name))["aragora-secrets-optional"])
+
+
+def test_a_catalog_with_a_duplicate_location_is_rejected():
+    dup = catalog.SecretEntry("OTHER_URL", "database", "url", "other-url", catalog.REQUIRED, "dup")
     with pytest.raises(ValueError, match="duplicate location"):
-        catalog.validate_catalog()
+        catalog.Catalog((*catalog.CATALOG, dup))
 
 
-@pytest.mark.parametrize(
-    ("stack", "config_file", "grant_types"),
-    [
-        ("staging", None, {"aws:iam/rolePolicyAttachment:RolePolicyAttachment"}),
-        ("staging", "examples/vault-staging.yaml", {
-            "vault:index/policy:Policy", "vault:kubernetes/authBackendConfig:AuthBackendConfig",
-            "vault:kubernetes/authBackendRole:AuthBackendRole", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
-        }),
-        ("staging", "examples/gcp-staging.yaml", {
-            "gcp:serviceaccount/iAMMember:IAMMember", "gcp:secretmanager/secretIamMember:SecretIamMember",
-        }),
-    ],
-    ids=["aws", "vault", "gcp"],
-)
-def test_store_is_created_only_after_every_grant_it_needs(stack, config_file, grant_types):
-    from tests.conftest import ROOT
+def test_every_sync_class_writes_its_own_secret_and_only_periodic_ones_may_be_forced():
+    targets = [s.target_secret for s in catalog.SYNC_CLASSES]
+    assert len(set(targets)) == len(targets)
+    for s in catalog.SYNC_CLASSES:
+        assert s.force_sync_allowed is (s.refresh_policy is catalog.RefreshPolicy.PERIODIC)
+        assert catalog.sync_class_of(s.target_secret) is s
 
-    plan = render(stack, ROOT / config_file if config_file else None)
+
+GRANTS = {
+    "aws": {"aws:iam/rolePolicyAttachment:RolePolicyAttachment"},
+    "vault": {
+        "vault:index/policy:Policy", "vault:kubernetes/authBackendConfig:AuthBackendConfig",
+        "vault:kubernetes/authBackendRole:AuthBackendRole", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    },
+    "gcp": {"gcp:serviceaccount/iAMMember:IAMMember", "gcp:secretmanager/secretIamMember:SecretIamMember"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_store_is_created_only_after_every_grant_it_needs(name):
+    plan = render_named(name)
     depends_on = set(plan.one(STORE)["depends_on"])
-    grants = [r for r in plan.resources if r["type"] in grant_types]
-    assert {r["type"] for r in grants} == grant_types
+    grants = [r for r in plan.resources if r["type"] in GRANTS[plan.setting("backend")]]
+    assert grants
     for r in grants:
         assert r["urn"] in depends_on, r["name"]

@@ -7,18 +7,22 @@ import json
 import pytest
 
 from infra import catalog
-from tests.conftest import ROOT, render
+from infra.fields import ConfigError
+from stacktools import plan as plan_cmd
+from tests.support import PLANS, configured, plans_of, render, render_named
 
-GSA = ("staging", ROOT / "examples/gcp-staging.yaml")
-DIRECT = ("production", ROOT / "examples/gcp-production-direct.yaml")
+GCP_PLANS = plans_of("gcp")
+GSA_PLANS = [n for n in GCP_PLANS if configured(PLANS[n][0], "gcpIdentity", PLANS[n][1]) == "gsa"]
+DIRECT_PLANS = [n for n in GCP_PLANS if configured(PLANS[n][0], "gcpIdentity", PLANS[n][1]) == "direct"]
+GSA, DIRECT = PLANS[GSA_PLANS[0]], PLANS[DIRECT_PLANS[0]]
 SECRET = "gcp:secretmanager/secret:Secret"
 BINDING = "gcp:secretmanager/secretIamMember:SecretIamMember"
 PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding", "gcp:projects/iAMPolicy:IAMPolicy")
 
 
-@pytest.fixture(params=[GSA, DIRECT], ids=["gsa", "direct"])
+@pytest.fixture(params=GCP_PLANS)
 def gplan(request):
-    return render(*request.param)
+    return render_named(request.param)
 
 
 def test_no_project_level_secret_accessor_binding_exists(gplan):
@@ -50,19 +54,20 @@ def test_each_secret_has_exactly_one_accessor_binding_for_this_environments_iden
     assert len(members) == 1
     (member,) = members
     assert {b["inputs"]["role"] for b in bindings} == {"roles/secretmanager.secretAccessor"}
-    other = "production" if gplan.stack == "staging" else "staging"
-    assert other not in member
+    for other in {PLANS[n][0] for n in GCP_PLANS} - {gplan.stack}:
+        assert f"-{other}" not in member and f"{other}@" not in member
 
 
 def test_gsa_mode_workload_identity_member_is_exactly_eso_service_account():
     plan = render(*GSA)
     wi = plan.one("gcp:serviceaccount/iAMMember:IAMMember")["inputs"]
     assert wi["role"] == "roles/iam.workloadIdentityUser"
-    assert wi["member"] == "serviceAccount:aragora-staging-example.svc.id.goog[external-secrets/external-secrets]"
+    pool = plan.setting("gcpClusterProject") or plan.setting("gcpProject")
+    assert wi["member"] == f"serviceAccount:{pool}.svc.id.goog[external-secrets/external-secrets]"
     gsa = plan.one("gcp:serviceaccount/account:Account")["inputs"]
-    assert gsa["accountId"] == "eso-staging"
+    assert gsa["accountId"] == f"eso-{plan.stack}"
     email = plan.outputs["gcpServiceAccountEmail"]
-    assert email == "eso-staging@aragora-staging-example.iam.gserviceaccount.com"
+    assert email == f"eso-{plan.stack}@{plan.setting('gcpProject')}.iam.gserviceaccount.com"
     assert {b["inputs"]["member"] for b in plan.of_type(BINDING)} == {f"serviceAccount:{email}"}
 
 
@@ -76,9 +81,10 @@ def test_direct_mode_grants_the_federated_kubernetes_principal_and_creates_no_gs
     plan = render(*DIRECT)
     assert plan.of_type("gcp:serviceaccount/account:Account") == []
     assert plan.of_type("gcp:serviceaccount/iAMMember:IAMMember") == []
+    pool = plan.setting("gcpClusterProject") or plan.setting("gcpProject")
     assert {b["inputs"]["member"] for b in plan.of_type(BINDING)} == {
-        "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/"
-        "aragora-production-example.svc.id.goog/subject/ns/external-secrets/sa/external-secrets"
+        f"principal://iam.googleapis.com/projects/{plan.setting('gcpProjectNumber')}/locations/global/workloadIdentityPools/"
+        f"{pool}.svc.id.goog/subject/ns/external-secrets/sa/external-secrets"
     }
     assert plan.one("kubernetes:helm.sh/v3:Release")["inputs"]["values"]["serviceAccount"]["annotations"] == {}
     assert "gcpServiceAccountEmail" not in plan.outputs
@@ -92,15 +98,15 @@ def test_data_access_audit_logs_for_secret_manager_are_on(gplan):
 
 
 def test_replication_is_automatic_or_user_managed_by_config():
-    auto = render(*GSA).of_type(SECRET)[0]["inputs"]["replication"]
+    auto = render(*GSA, gcpReplicaLocations=[]).of_type(SECRET)[0]["inputs"]["replication"]
     assert auto == {"auto": {}}
-    user = render(*DIRECT).of_type(SECRET)[0]["inputs"]["replication"]
+    user = render(*GSA, gcpReplicaLocations=["us-east1", "us-central1"]).of_type(SECRET)[0]["inputs"]["replication"]
     assert user == {"userManaged": {"replicas": [{"location": "us-east1"}, {"location": "us-central1"}]}}
 
 
 def test_cmek_key_is_set_on_every_secret_when_configured():
     key = "projects/kms-example/locations/global/keyRings/aragora/cryptoKeys/secrets"
-    plan = render(*GSA, gcpKmsKeyName=key)
+    plan = render(*GSA, gcpKmsKeyName=key, gcpReplicaLocations=[])
     for r in plan.of_type(SECRET):
         assert r["inputs"]["replication"] == {"auto": {"customerManagedEncryption": {"kmsKeyName": key}}}
 
@@ -112,8 +118,8 @@ def test_store_uses_workload_identity_with_cluster_and_service_account_ref(gplan
     gcpsm = store["spec"]["provider"]["gcpsm"]
     assert gcpsm["projectID"] == gplan.one("pulumi:providers:gcp")["inputs"]["project"]
     assert gcpsm["auth"]["workloadIdentity"] == {
-        "clusterLocation": "us-east1",
-        "clusterName": f"aragora-{gplan.stack}",
+        "clusterLocation": gplan.setting("gcpClusterLocation"),
+        "clusterName": gplan.setting("gcpClusterName"),
         "serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"},
     }
 
@@ -127,18 +133,18 @@ def test_external_secrets_read_one_gcp_secret_per_value_without_property(gplan):
     assert refs == {e.env_var: {"key": f"aragora-{gplan.stack}-{e.slug}"} for e in catalog.CATALOG}
 
 
-def test_staging_and_production_never_share_a_secret_id():
-    staging = {r["inputs"]["secretId"] for r in render(*GSA).of_type(SECRET)}
-    production = {r["inputs"]["secretId"] for r in render(*DIRECT).of_type(SECRET)}
-    same_project_prod = {r["inputs"]["secretId"] for r in render("production", GSA[1], environment="production").of_type(SECRET)}
-    assert not staging & production and not staging & same_project_prod
+def test_two_environments_never_share_a_secret_id_even_in_one_project():
+    a = render(*GSA)
+    other = next(PLANS[n][0] for n in GCP_PLANS if PLANS[n][0] != a.stack)
+    b = render(other, GSA[1])  # another environment, same stack file, so the same project
+    ids = [{r["inputs"]["secretId"] for r in p.of_type(SECRET)} for p in (a, b)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
 
 
 def test_plan_writes_the_per_secret_bindings(tmp_path):
-    from infra import plan as plan_mod
-
-    plan_mod.write(render(*GSA), tmp_path)
-    bindings = json.loads((tmp_path / "policies/gcp-staging-secret-accessors.json").read_text())
+    plan = render(*GSA)
+    plan_cmd.write(plan, tmp_path)
+    bindings = json.loads((tmp_path / f"policies/gcp-{plan.stack}-secret-accessors.json").read_text())
     assert len(bindings) == len(catalog.CATALOG)
 
 
@@ -153,12 +159,10 @@ def test_plan_writes_the_per_secret_bindings(tmp_path):
         ({"gcpClusterLocation": ""}, "gcpClusterLocation"),
         ({"gcpIdentity": "keys"}, "gcpIdentity"),
         ({"gcpReplicaLocations": ["nowhere"]}, "gcpReplicaLocations"),
-        ({"gcpKmsKeyName": "projects/kms-example/locations/us-east1/keyRings/r/cryptoKeys/k"}, "gcpKmsKeyName"),
+        ({"gcpKmsKeyName": "projects/kms-example/locations/us-east1/keyRings/r/cryptoKeys/k", "gcpReplicaLocations": []}, "gcpKmsKeyName"),
         ({"gcpKmsKeyName": "not-a-key"}, "gcpKmsKeyName"),
     ],
 )
 def test_bad_gcp_config_names_the_key(changes, key):
-    from infra.config import ConfigError
-
     with pytest.raises(ConfigError, match=rf"^aragora-secrets:{key}:"):
         render(*GSA, **changes)

@@ -1,4 +1,4 @@
-"""Hostile stack configs: every invalid one exits 2 with one line naming the key, declares nothing."""
+"""Hostile stack configs: every invalid one exits 2 with one line naming the key, and declares nothing."""
 
 from __future__ import annotations
 
@@ -13,43 +13,107 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra import plan as plan_mod
-from tests.conftest import ROOT
-from tests.test_config import BAD
+from infra import config
+from infra.fields import ConfigError
+from stacktools import plan as plan_cmd
+from stacktools import recorder, stackfiles
+from tests.support import PLANS, plans_of
 
 P = "aragora-secrets"
-BASE: dict = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())["config"]
-DECLARED = sorted(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
-REQUIRED_HERE = ["environment", "kubeContext", "awsRegion", "awsAccountId", "awsOidcProviderArn"]
-
-registered: list[str] = []
-_original_register = plan_mod.RecordingMonitor.RegisterResource
-
-
-def _counting_register(self, request):
-    if request.type != "pulumi:pulumi:Stack":
-        registered.append(request.type)
-    return _original_register(self, request)
+BASE_NAME = plans_of("aws")[0]
+BASE_STACK, BASE_FILE = PLANS[BASE_NAME]
+BASE: dict = yaml.safe_load((BASE_FILE or stackfiles.stack_file(BASE_STACK)).read_text())["config"]
+DECLARED = sorted(stackfiles.declared_config())
+ACCOUNT = str(BASE[f"{P}:awsAccountId"])
+REGION = BASE[f"{P}:awsRegion"]
+OIDC_ID = BASE[f"{P}:awsOidcProviderArn"].rsplit("/", 1)[1]
+OTHER_ACCOUNT = "999988887777" if ACCOUNT != "999988887777" else "999988887776"
 
 
-plan_mod.RecordingMonitor.RegisterResource = _counting_register
+def oidc(account: str = ACCOUNT, region: str = REGION, partition: str = "aws", host_suffix: str = "") -> str:
+    return f"arn:{partition}:iam::{account}:oidc-provider/oidc.eks.{region}.amazonaws.com{host_suffix}/id/{OIDC_ID}"
 
 
-def run_plan(config: dict) -> tuple[int, str, list[str]]:
-    """``(exit status, stderr, resources declared)`` of the plan command for ``config``."""
-    registered.clear()
+BAD = [
+    # (case id, changes, key named, words the message must carry); every case is a mistake an operator made once.
+    ("unknown-backend", {"backend": "azure"}, "backend", "aws, vault, gcp"),
+    ("backend-wrong-case", {"backend": "AWS"}, "backend", "aws"),
+    ("removed-environment-key", {"environment": BASE_STACK}, "environment", "stack name is the environment"),
+    ("oidc-arn-malformed", {"awsOidcProviderArn": f"arn:aws:iam::{ACCOUNT}:role/x"}, "awsOidcProviderArn", "oidc-provider"),
+    ("oidc-arn-with-https", {"awsOidcProviderArn": oidc().replace("provider/oidc", "provider/https://oidc")}, "awsOidcProviderArn", "oidc-provider"),
+    ("oidc-arn-other-account", {"awsOidcProviderArn": oidc(account=OTHER_ACCOUNT)}, "awsOidcProviderArn", "awsAccountId"),
+    ("oidc-arn-other-region", {"awsOidcProviderArn": oidc(region="eu-west-1")}, "awsOidcProviderArn", "awsRegion"),
+    ("oidc-arn-china-partition-with-us-region", {"awsOidcProviderArn": oidc(partition="aws-cn", host_suffix=".cn")}, "awsOidcProviderArn", "partition"),
+    ("oidc-arn-trailing-newline", {"awsOidcProviderArn": oidc() + "\n"}, "awsOidcProviderArn", "oidc-provider"),
+    ("account-id-short", {"awsAccountId": "12345"}, "awsAccountId", "12 digits"),
+    ("account-id-letters", {"awsAccountId": "11112222333a"}, "awsAccountId", "12 digits"),
+    ("account-id-full-width-digits", {"awsAccountId": "１１１１２２２２３３３３"}, "awsAccountId", "12 digits"),
+    ("account-id-trailing-newline", {"awsAccountId": ACCOUNT + "\n"}, "awsAccountId", "12 digits"),
+    ("region-malformed", {"awsRegion": "us-east"}, "awsRegion", "us-east-1"),
+    ("region-upper", {"awsRegion": "US-EAST-1"}, "awsRegion", "us-east-1"),
+    ("refresh-not-duration", {"refreshInterval": "hourly"}, "refreshInterval", "Go duration"),
+    ("refresh-under-1m", {"refreshInterval": "30s"}, "refreshInterval", "1m"),
+    ("refresh-over-24h", {"refreshInterval": "48h"}, "refreshInterval", "24h"),
+    ("refresh-no-unit", {"refreshInterval": "60"}, "refreshInterval", "Go duration"),
+    ("refresh-full-width-digit", {"refreshInterval": "５m"}, "refreshInterval", "Go duration"),
+    ("refresh-trailing-newline", {"refreshInterval": "5m\n"}, "refreshInterval", "Go duration"),
+    ("missing-kube-context", {"kubeContext": None}, "kubeContext", "missing"),
+    ("kube-context-trailing-newline", {"kubeContext": "aragora\n"}, "kubeContext", "context"),
+    ("kube-context-with-space", {"kubeContext": "my cluster"}, "kubeContext", "context"),
+    ("kubeconfig-content-instead-of-path", {"kubeconfig": "apiVersion: v1\nclusters: []\n"}, "kubeconfig", "path"),
+    ("empty-region-for-aws", {"awsRegion": ""}, "awsRegion", "missing"),
+    ("empty-account-for-aws", {"awsAccountId": ""}, "awsAccountId", "missing"),
+    ("empty-oidc-for-irsa", {"awsOidcProviderArn": ""}, "awsOidcProviderArn", "irsa"),
+    ("pod-identity-without-cluster", {"awsIdentity": "pod-identity"}, "awsEksClusterName", "pod-identity"),
+    ("unknown-identity", {"awsIdentity": "keys"}, "awsIdentity", "irsa, pod-identity"),
+    ("unknown-key", {"awsRegoin": "us-east-1"}, "awsRegoin", "unknown key"),
+    ("chart-range", {"esoChartVersion": "^2.9.0"}, "esoChartVersion", "X.Y.Z"),
+    ("chart-dead-0x", {"esoChartVersion": "0.9.13"}, "esoChartVersion", "2.x"),
+    ("chart-full-width-digits", {"esoChartVersion": "２.９.０"}, "esoChartVersion", "X.Y.Z"),
+    ("chart-trailing-newline", {"esoChartVersion": "2.9.0\n"}, "esoChartVersion", "X.Y.Z"),
+    ("replicas-zero", {"esoReplicas": "0"}, "esoReplicas", "from 1 to 5"),
+    ("replicas-not-int", {"esoReplicas": "two"}, "esoReplicas", "integer"),
+    ("replicas-float", {"esoReplicas": "2.0"}, "esoReplicas", "integer"),
+    ("replicas-underscore", {"esoReplicas": "0_2"}, "esoReplicas", "integer"),
+    ("recovery-window-too-short", {"awsRecoveryWindowDays": "3"}, "awsRecoveryWindowDays", "from 7 to 30"),
+    ("jwt-rotation-not-label", {"jwtRotation": "Next Tuesday!"}, "jwtRotation", "label"),
+    ("bootstrap-not-bool", {"bootstrap": "perhaps"}, "bootstrap", "true or false"),
+    ("bootstrap-yaml-1.1-on", {"bootstrap": "on"}, "bootstrap", "true or false"),
+    ("bootstrap-yes", {"bootstrap": "yes"}, "bootstrap", "true or false"),
+    ("drift-check-unknown", {"driftCheck": "weekly"}, "driftCheck", "hourly, daily"),
+    ("vault-address-plain-http", {"backend": "vault", "vaultAddress": "http://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc"}, "vaultAddress", "https"),
+    ("vault-kubernetes-host-plain-http", {"backend": "vault", "vaultAddress": "https://vault.example.com", "vaultKubernetesHost": "http://kubernetes.default.svc"}, "vaultKubernetesHost", "https"),
+]
+
+
+def _raw(**changes) -> dict[str, str]:
+    raw = config.project_keys(stackfiles.stack_config(BASE_STACK, BASE_FILE))
+    for key, value in changes.items():
+        if value is None:
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+    return raw
+
+
+def run_plan(document: dict) -> tuple[int, str, list[str]]:
+    """``(exit status, stderr, resources declared)`` of the plan command for a stack file holding ``document``."""
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "stack.yaml"
-        path.write_text(yaml.safe_dump({"config": config}, allow_unicode=True))
+        path = Path(d) / f"Pulumi.{BASE_STACK}.yaml"
+        path.write_text(yaml.safe_dump(document, allow_unicode=True))
         err, out = io.StringIO(), io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            status = plan_mod.main(["--stack", "staging", "--config-file", str(path)])
-    return status, err.getvalue(), list(registered)
+            status = plan_cmd.main(["--stack", BASE_STACK, "--config-file", str(path)])
+        try:
+            declared = recorder.record(BASE_STACK, path).declared
+        except ConfigError:
+            declared = []  # the file itself was refused: nothing ran
+    return status, err.getvalue(), declared
 
 
-def assert_rejected(config: dict, key: str | None = None) -> None:
-    status, err, declared = run_plan(config)
-    assert status == 2, (config, err)
+def assert_rejected(stack_config: dict, key: str | None = None) -> None:
+    status, err, declared = run_plan({"config": stack_config})
+    assert status == 2, (stack_config, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "Traceback" not in err
@@ -60,19 +124,33 @@ def assert_rejected(config: dict, key: str | None = None) -> None:
         assert lines[0].startswith("error: "), lines[0]
 
 
+def test_there_are_many_named_bad_configs():
+    assert len(BAD) == len({c[0] for c in BAD}) >= 45
+
+
+@pytest.mark.parametrize(("changes", "key", "words"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_named_bad_config_is_rejected_in_one_line_naming_the_key(changes, key, words):
+    with pytest.raises(ConfigError) as err:
+        config.parse(_raw(**changes), BASE_STACK)
+    message = str(err.value)
+    assert message.startswith(f"{P}:{key}:"), message
+    assert words in message, message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize(("changes", "key"), [c[1:3] for c in BAD], ids=[c[0] for c in BAD])
 def test_named_bad_config_exits_2_through_the_plan_command(changes, key):
-    config = dict(BASE)
+    stack_config = dict(BASE)
     for k, v in changes.items():
         if v is None:
-            config.pop(f"{P}:{k}", None)
+            stack_config.pop(f"{P}:{k}", None)
         else:
-            config[f"{P}:{k}"] = v
-    assert_rejected(config, key)
+            stack_config[f"{P}:{k}"] = v
+    assert_rejected(stack_config, key)
 
 
 def test_the_valid_base_config_declares_resources():
-    status, err, declared = run_plan(dict(BASE))
+    status, err, declared = run_plan({"config": dict(BASE)})
     assert status == 0, err
     assert "kubernetes:helm.sh/v3:Release" in declared
 
@@ -93,55 +171,57 @@ junk_value = st.one_of(
     st.lists(st.text(max_size=10), max_size=4),
     st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
 )
+newline_suffixed = st.sampled_from(["\n", "\r\n", " ", "\t"])
 
 # Values invalid for a key whatever else the config says.
 INVALID = {
-    "environment": st.sampled_from(["prod", "dev", "Staging", "", "staging\n"]),
     "backend": st.text(min_size=1, max_size=20).filter(lambda s: s not in ("aws", "vault", "gcp")),
     "refreshInterval": st.one_of(st.sampled_from(["59s", "25h", "1d", "1 h", "-5m", "0s"]), st.integers(0, 10**6).map(str)),
-    "awsAccountId": st.from_regex(r"\A(\d{1,11}|\d{13,20}|[a-z]{12})\Z"),
+    "awsAccountId": st.one_of(st.from_regex(r"\A(\d{1,11}|\d{13,20}|[a-z]{12})\Z"), newline_suffixed.map(lambda s: ACCOUNT + s)),
     "awsRegion": st.from_regex(r"\A[A-Z]{2}-[a-z]+-\d\Z|\A[a-z]+\Z"),
     "awsOidcProviderArn": st.sampled_from([
-        "arn:aws:iam::111122223333:role/x",
-        "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
-        "arn:aws:iam::111122223333:oidc-provider/https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+        f"arn:aws:iam::{ACCOUNT}:role/x",
+        f"oidc.eks.{REGION}.amazonaws.com/id/{OIDC_ID}",
+        oidc().replace("provider/oidc", "provider/https://oidc"),
     ]),
-    "esoChartVersion": st.sampled_from(["latest", "~2.9", "2.9", "v2.9.0", "0.17.0", "1.0.0", ""]),
-    "esoReplicas": st.one_of(st.integers(-5, 0).map(str), st.integers(6, 10**9).map(str), st.just("two")),
+    "esoChartVersion": st.sampled_from(["latest", "~2.9", "2.9", "v2.9.0", "0.17.0", "1.0.0", "", "2.9.0\n"]),
+    "esoReplicas": st.one_of(st.integers(-5, 0).map(str), st.integers(6, 10**9).map(str), st.just("two"), st.just("2.0")),
     "awsRecoveryWindowDays": st.one_of(st.integers(-10, 6).map(str), st.integers(31, 10**6).map(str)),
-    "jwtRotation": st.sampled_from(["Not A Label", "UPPER", "-leading", "x" * 70, "a/b"]),
-    "bootstrap": st.sampled_from(["maybe", "2", "yes please"]),
+    "jwtRotation": st.sampled_from(["Not A Label", "UPPER", "-leading", "x" * 70, "a/b", "a\n"]),
+    "bootstrap": st.sampled_from(["maybe", "2", "yes please", "on", "yes", "True", "1"]),
     "awsIdentity": st.sampled_from(["keys", "IRSA", "static"]),
+    "kubeContext": newline_suffixed.map(lambda s: "aragora" + s),
 }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=st.sampled_from(sorted(INVALID)), data=st.data())
 def test_an_invalid_value_is_rejected_naming_its_key(key, data):
-    config = {**BASE, f"{P}:{key}": data.draw(INVALID[key])}
-    assert_rejected(config, key)
+    assert_rejected({**BASE, f"{P}:{key}": data.draw(INVALID[key])}, key)
+
+
+REQUIRED_HERE = ["kubeContext", "awsRegion", "awsAccountId", "awsOidcProviderArn"]
 
 
 @settings(max_examples=25, deadline=None)
 @given(key=st.sampled_from(REQUIRED_HERE))
 def test_a_missing_required_key_is_rejected_naming_it(key):
-    config = {k: v for k, v in BASE.items() if k != f"{P}:{key}"}
-    assert_rejected(config, key)
+    assert_rejected({k: v for k, v in BASE.items() if k != f"{P}:{key}"}, key)
 
 
 @settings(max_examples=40, deadline=None)
 @given(key=st.text(min_size=1, max_size=30).filter(lambda k: k not in DECLARED and ":" not in k), value=junk_value)
 def test_an_unknown_key_is_rejected(key, value):
-    status, err, declared = run_plan({**BASE, f"{P}:{key}": value})
+    status, err, declared = run_plan({"config": {**BASE, f"{P}:{key}": value}})
     assert status == 2 and declared == [] and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
-    assert "unknown key" in err
+    assert "unknown key" in err or "was removed" in err
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=st.sampled_from(DECLARED), value=junk_value)
 def test_any_value_for_any_key_renders_or_fails_in_one_line(key, value):
-    status, err, declared = run_plan({**BASE, f"{P}:{key}": value})
+    status, err, declared = run_plan({"config": {**BASE, f"{P}:{key}": value}})
     assert "Traceback" not in err
     if status == 0:
         assert declared
@@ -155,10 +235,11 @@ def test_any_value_for_any_key_renders_or_fails_in_one_line(key, value):
 @settings(max_examples=20, deadline=None)
 @given(document=st.one_of(junk_value, st.lists(junk_value, max_size=3)))
 def test_a_stack_file_that_is_not_a_config_mapping_exits_2(document):
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "stack.yaml"
-        path.write_text(yaml.safe_dump({"config": document} if not isinstance(document, dict) else document))
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            status = plan_mod.main(["--stack", "staging", "--config-file", str(path)])
-    assert status == 2 and "Traceback" not in err.getvalue()
+    status, err, _ = run_plan({"config": document} if not isinstance(document, dict) else document)
+    assert status == 2 and "Traceback" not in err
+
+
+def test_a_config_file_that_is_a_directory_exits_2_in_one_line(tmp_path, capsys):
+    assert plan_cmd.main(["--stack", BASE_STACK, "--config-file", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is a directory" in err

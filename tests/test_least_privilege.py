@@ -10,20 +10,22 @@ from cloudsplaining.scan.policy_document import PolicyDocument
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from parliament import analyze_policy_string
 
-from infra import plan as plan_mod
-from tests.conftest import render
+from stacktools import plan as plan_cmd
+from tests.support import PLANS, SETS, plans_of, render, render_named
 
+POD_IDENTITY = {"awsIdentity": "pod-identity", "awsEksClusterName": "aragora-example"}
 AWS_PLANS = {
-    "staging": ("staging", {}),
-    "production": ("production", {}),
-    "staging-pod-identity": ("staging", {"awsIdentity": "pod-identity", "awsEksClusterName": "aragora-staging"}),
+    **{name: (name, {}) for name in plans_of("aws")},
+    **{f"{name}-pod-identity": (name, POD_IDENTITY) for name in plans_of("aws")},
 }
+# Environments deployed side by side on AWS: each identity is checked against all of them.
+AWS_SET = {name: spec for name, spec in SETS["project"].items() if render(*spec).setting("backend") == "aws"}
 OIDC_ARN = re.compile(r"^arn:aws:iam::\d{12}:oidc-provider/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com/id/[A-Z0-9]{32}$")
 
 
 def _documents(name: str) -> dict[str, str]:
-    stack, overrides = AWS_PLANS[name]
-    return plan_mod.policy_documents(render(stack, **overrides))
+    plan_name, overrides = AWS_PLANS[name]
+    return plan_cmd.policy_documents(render_named(plan_name, **overrides))
 
 
 def _trust_exception(finding, document: dict) -> bool:
@@ -77,9 +79,9 @@ ACTIONS = [
 READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
 
-@pytest.mark.parametrize("identity", ["staging", "production"])
+@pytest.mark.parametrize("identity", sorted(AWS_SET))
 def test_access_matrix_each_identity_reads_only_its_own_secrets(identity):
-    plans = {env: render(env) for env in ("staging", "production")}
+    plans = {env: render(*spec) for env, spec in AWS_SET.items()}
     policy = IAMPolicy(plans[identity].one("aws:iam/policy:Policy")["inputs"]["policy"])
     checked = 0
     for env, plan in plans.items():
@@ -88,15 +90,16 @@ def test_access_matrix_each_identity_reads_only_its_own_secrets(identity):
                 allowed = policy.is_action_permitted(action, arn) == PermissionResult.PERMITTED
                 assert allowed == (env == identity and action in READ), (identity, action, arn)
                 checked += 1
-    assert checked == 2 * 4 * len(ACTIONS)
+    assert checked == sum(len(p.outputs["awsSecretArns"]) for p in plans.values()) * len(ACTIONS) > 0
 
 
-@pytest.mark.parametrize("identity", ["staging", "production"])
+@pytest.mark.parametrize("identity", sorted(AWS_SET))
 def test_access_matrix_kms_decrypt_only_own_key_only_through_secrets_manager(identity):
-    plans = {env: render(env) for env in ("staging", "production")}
+    plans = {env: render(*spec) for env, spec in AWS_SET.items()}
     policy = IAMPolicy(plans[identity].one("aws:iam/policy:Policy")["inputs"]["policy"])
-    via_sm = {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
-    via_s3 = {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    region = plans[identity].setting("awsRegion")
+    via_sm = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+    via_s3 = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
     for env, plan in plans.items():
         key = plan.outputs["awsKmsKeyArn"]
         own = env == identity
@@ -109,9 +112,8 @@ def test_access_matrix_kms_decrypt_only_own_key_only_through_secrets_manager(ide
 
 
 def test_gcp_access_is_one_binding_per_secret_for_one_member_per_environment():
-    from tests.conftest import ROOT
-
-    for stack, path in (("staging", ROOT / "examples/gcp-staging.yaml"), ("production", ROOT / "examples/gcp-production-direct.yaml")):
+    for name in plans_of("gcp"):
+        stack, path = PLANS[name]
         plan = render(stack, path)
         bindings = plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
         secrets = plan.of_type("gcp:secretmanager/secret:Secret")

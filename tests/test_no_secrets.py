@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support import PLANS, ROOT
 
 HOOK = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--baseline", str(ROOT / ".secrets.baseline")]
 
@@ -61,7 +61,7 @@ PLANTED = {
 
 def _run_plan_with_planted_env(stack: str, out: Path, config_file: Path | None = None) -> str:
     env = {**os.environ, **PLANTED}
-    args = [sys.executable, "-m", "infra.plan", "--stack", stack, "--out", str(out)]
+    args = [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--out", str(out)]
     if config_file:
         args += ["--config-file", str(config_file)]
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -70,13 +70,7 @@ def _run_plan_with_planted_env(stack: str, out: Path, config_file: Path | None =
 
 
 def test_plan_output_never_contains_a_value_from_the_environment(tmp_path):
-    runs = [
-        ("staging", None),
-        ("production", None),
-        ("staging", ROOT / "examples/vault-staging.yaml"),
-        ("production", ROOT / "examples/gcp-production-direct.yaml"),
-    ]
-    for i, (stack, config_file) in enumerate(runs):
+    for i, (stack, config_file) in enumerate(PLANS.values()):
         out = tmp_path / str(i)
         texts = [_run_plan_with_planted_env(stack, out, config_file)]
         texts += [p.read_text() for p in out.rglob("*") if p.is_file()]

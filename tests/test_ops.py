@@ -1,80 +1,111 @@
-"""`make force-sync` / `make verify`: names from the stack, the stack's context, clear errors."""
+"""`make force-sync` / `make verify`: names from the stack outputs or the catalog, the stack's context, clear errors."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from infra import catalog
+from tests.support import ROOT, STACKS, render
 
 FAKE_KUBECTL = r"""#!/bin/bash
 echo "$*" >> "$KUBECTL_LOG"
 case "$*" in
-  "config get-contexts -o name") printf '%s\n' other-cluster aragora-staging ;;
+  "config get-contexts -o name") printf '%s\n' other-cluster $KUBECTL_CONTEXTS ;;
   *"get clustersecretstore"*) printf 'True' ;;
   *"get externalsecret"*) printf 'True' ;;
-  *"get secret aragora-secrets-optional"*) printf '{}' ;;
+  *"get secret aragora-secrets-optional"*|*"get secret renamed-optional"*) printf '{}' ;;
   *"get secret"*) printf '{"DATABASE_URL":"cGxhbnRlZC12YWx1ZQ==","OPENAI_API_KEY":"cGxhbnRlZA=="}' ;;
   *) echo "ok: $*" ;;
 esac
 """
 
 
-def _ops(tmp_path: Path, *args: str, kubectl: bool = True) -> tuple[subprocess.CompletedProcess, list[str]]:
+def _ops(tmp_path: Path, *args: str, contexts: str = "", kubectl: bool = True, outputs: dict | None = None):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     if kubectl:
         fake = bin_dir / "kubectl"
         fake.write_text(FAKE_KUBECTL)
         fake.chmod(0o755)
+    if outputs is not None:
+        pulumi = bin_dir / "pulumi"
+        pulumi.write_text(f"#!/bin/bash\necho '{json.dumps(outputs)}'\n")  # builtins only: PATH has just the fakes
+        pulumi.chmod(0o755)
     log = tmp_path / "kubectl.log"
-    # Only the fake: the machine may have a real kubectl (and contexts) of its own.
-    env = {**os.environ, "PATH": str(bin_dir), "KUBECTL_LOG": str(log)}
+    # Only the fakes: the machine may have a real kubectl (and contexts) of its own.
+    env = {**os.environ, "PATH": str(bin_dir), "KUBECTL_LOG": str(log), "KUBECTL_CONTEXTS": contexts}
     result = subprocess.run(
-        [sys.executable, "-m", "infra.ops", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "stacktools.ops", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     calls = log.read_text().splitlines() if log.exists() else []
     return result, calls
 
 
-def test_force_sync_annotates_the_external_secrets_in_the_stacks_context_but_never_the_jwt(tmp_path):
-    result, calls = _ops(tmp_path, "force-sync", "--stack", "staging", "--restart", "deployment/aragora")
+@pytest.mark.parametrize("stack", STACKS)
+def test_force_sync_annotates_only_periodic_external_secrets_in_the_stacks_context(tmp_path, stack):
+    context = render(stack).setting("kubeContext")
+    result, calls = _ops(tmp_path, "force-sync", "--stack", stack, "--restart", "deployment/aragora", contexts=context)
     assert result.returncode == 0, result.stderr
-    annotations = [c for c in calls if " annotate externalsecret " in c]
-    # The session ExternalSecret re-reads on any change (OnChange): annotating it would rotate the JWT.
-    assert [c.split()[6] for c in annotations] == ["aragora-secrets", "aragora-secrets-optional"]
-    assert "skip aragora-secrets-session" in result.stdout
-    for call in annotations:
-        assert call.startswith("--context aragora-staging -n aragora annotate externalsecret ")
+    annotated = [c.split()[6] for c in calls if " annotate externalsecret " in c]
+    # An OnChange ExternalSecret re-reads on any change: annotating it would rotate the JWT secret.
+    assert annotated == [s.target_secret for s in catalog.SYNC_CLASSES if s.refresh_policy is catalog.RefreshPolicy.PERIODIC]
+    assert f"skip {catalog.SESSION.target_secret}" in result.stdout
+    for call in (c for c in calls if " annotate " in c):
+        assert call.startswith(f"--context {context} -n aragora annotate externalsecret ")
         assert "force-sync=" in call and call.endswith("--overwrite")
-    assert calls[-1] == "--context aragora-staging -n aragora rollout restart deployment/aragora"
+    assert calls[-1] == f"--context {context} -n aragora rollout restart deployment/aragora"
 
 
-def test_verify_reports_readiness_and_key_names_never_values(tmp_path):
-    result, calls = _ops(tmp_path, "verify", "--stack", "staging")
+@pytest.mark.parametrize("stack", STACKS)
+def test_verify_reports_readiness_and_key_names_never_values(tmp_path, stack):
+    plan = render(stack)
+    context = plan.setting("kubeContext")
+    result, calls = _ops(tmp_path, "verify", "--stack", stack, contexts=context)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ClusterSecretStore aws-secrets-manager: Ready=True" in result.stdout
+    assert f"ClusterSecretStore {plan.outputs['storeName']}: Ready=True" in result.stdout
     assert "Secret keys: DATABASE_URL, OPENAI_API_KEY" in result.stdout
     assert "cGxhbnRlZC" not in result.stdout and "planted" not in result.stdout
-    assert all(c.startswith("--context aragora-staging") for c in calls if c != "config get-contexts -o name")
+    assert all(c.startswith(f"--context {context}") for c in calls if c != "config get-contexts -o name")
+
+
+def test_names_and_sync_classes_come_from_the_stack_outputs_when_the_cli_can_read_them(tmp_path):
+    stack = STACKS[0]
+    context = render(stack).setting("kubeContext")
+    outputs = {
+        "appNamespace": "elsewhere",
+        "storeName": "renamed-store",
+        "syncClasses": {"renamed-required": "required", "renamed-session": "session", "renamed-optional": "optional"},
+    }
+    result, calls = _ops(tmp_path, "force-sync", "--stack", stack, contexts=context, outputs=outputs)
+    assert result.returncode == 0, result.stderr
+    assert "names from pulumi stack output" in result.stdout
+    annotated = [c.split()[6] for c in calls if " annotate externalsecret " in c]
+    assert annotated == ["renamed-required", "renamed-optional"]
+    assert all(" -n elsewhere " in c for c in calls if " annotate " in c)
 
 
 def test_missing_kubectl_is_a_clear_message_and_exit_2(tmp_path):
-    result, _ = _ops(tmp_path, "verify", "--stack", "staging", kubectl=False)
+    result, _ = _ops(tmp_path, "verify", "--stack", STACKS[0], kubectl=False)
     assert result.returncode == 2
     assert "kubectl not found" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_missing_context_names_the_config_key_and_exit_2(tmp_path):
-    result, calls = _ops(tmp_path, "force-sync", "--stack", "production")
+@pytest.mark.parametrize("stack", STACKS)
+def test_missing_context_names_the_config_key_and_exit_2(tmp_path, stack):
+    context = render(stack).setting("kubeContext")
+    result, calls = _ops(tmp_path, "force-sync", "--stack", stack, contexts="some-other-context")
     assert result.returncode == 2
-    assert "aragora-production" in result.stderr and "aragora-secrets:kubeContext" in result.stderr
+    assert context in result.stderr and "aragora-secrets:kubeContext" in result.stderr
     assert not [c for c in calls if "annotate" in c]
 
 
 def test_makefile_targets_call_the_ops_module():
     makefile = (ROOT / "Makefile").read_text()
-    assert "python -m infra.ops force-sync --stack $(STACK)" in makefile
-    assert "python -m infra.ops verify --stack $(STACK)" in makefile
+    assert "python -m stacktools.ops force-sync --stack $(STACK)" in makefile
+    assert "python -m stacktools.ops verify --stack $(STACK)" in makefile

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import yaml
 
-from infra import plan as plan_mod
-from tests.conftest import ROOT
+from stacktools import recorder, stackfiles
+from tests.support import ROOT, STACKS, render
 
 
 def _run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -22,7 +25,8 @@ def _run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.Co
 
 
 def test_program_runs_as_the_language_host_runs_it(tmp_path):
-    """runpy on `main: infra/` with cwd = project root and neither root nor infra/ importable beforehand.
+    """runpy on `main: infra/` with cwd = project root and no sys.path entry for it: the
+    editable install (requirements.txt) is what makes `infra` importable, as under the CLI.
 
     The config arrives the way the language host passes it (PULUMI_CONFIG), and
     the mocks here are independent of the project's own.
@@ -46,7 +50,7 @@ def test_program_runs_as_the_language_host_runs_it(tmp_path):
                 def call(self, args):
                     return {}
 
-            pulumi.runtime.set_mocks(Mocks(), project="aragora-secrets", stack="staging", preview=False)
+            pulumi.runtime.set_mocks(Mocks(), project="aragora-secrets", stack=os.environ["STACK"], preview=False)
             pulumi.runtime.settings.set_root_resource(None)
             _sync_await(pulumi.runtime.run_in_stack(lambda: runpy.run_path("infra", run_name="__main__")))
             print(json.dumps(seen))
@@ -54,8 +58,9 @@ def test_program_runs_as_the_language_host_runs_it(tmp_path):
         )
     )
     env = os.environ.copy()
-    env["PULUMI_CONFIG"] = json.dumps(plan_mod.stack_config("staging"))
+    env["PULUMI_CONFIG"] = json.dumps(stackfiles.stack_config(STACKS[0]))
     env.pop("PYTHONPATH", None)
+    env["STACK"] = STACKS[0]
     result = _run("-P", str(script), env=env)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
@@ -64,9 +69,10 @@ def test_program_runs_as_the_language_host_runs_it(tmp_path):
     assert seen.count("kubernetes:external-secrets.io/v1:ExternalSecret") == 3
 
 
-def test_plan_prints_the_tree_and_writes_every_file(tmp_path):
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_prints_the_tree_and_writes_every_file(tmp_path, stack):
     out = tmp_path / "d"
-    result = _run("-m", "infra.plan", "--stack", "production", "--out", str(out))
+    result = _run("-m", "stacktools.plan", "--stack", stack, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "aragora:eso:ExternalSecretsOperator" in result.stdout
     assert "kubernetes:helm.sh/v3:Release" in result.stdout
@@ -79,19 +85,21 @@ def test_plan_prints_the_tree_and_writes_every_file(tmp_path):
     assert all(r["parent"] is None or r["parent"] in urns for r in resources)
     assert all(set(r["depends_on"]) <= urns for r in resources)
 
+    plan = render(stack)
     manifests = {p.name: yaml.safe_load(p.read_text()) for p in (out / "manifests").iterdir()}
     kinds = sorted(m.get("kind", "helm") for m in manifests.values())
     assert kinds == sorted(["ClusterSecretStore", "ExternalSecret", "ExternalSecret", "ExternalSecret", "Namespace", "Namespace", "helm"])
-    assert manifests["helm-release-external-secrets.yaml"]["values"]["replicaCount"] == 2
+    assert manifests["helm-release-external-secrets.yaml"]["values"]["replicaCount"] == int(plan.setting("esoReplicas"))
 
-    policies = {p.name: json.loads(p.read_text()) for p in (out / "policies").iterdir()}
-    assert set(policies) == {"aragora-production-eso-read.json", "aragora-production-eso-trust.json"}
-    assert json.loads((out / "outputs.json").read_text())["storeName"] == "aws-secrets-manager"
+    policies = {p.name for p in (out / "policies").iterdir()}
+    if plan.setting("backend") == "aws":
+        assert policies == {f"aragora-{stack}-eso-read.json", f"aragora-{stack}-eso-trust.json"}
+    assert json.loads((out / "outputs.json").read_text()) == plan.outputs
 
 
 def test_plan_of_the_same_stack_is_byte_for_byte_repeatable(tmp_path):
     for d in ("a", "b"):
-        assert _run("-m", "infra.plan", "--stack", "staging", "--out", str(tmp_path / d)).returncode == 0
+        assert _run("-m", "stacktools.plan", "--stack", STACKS[0], "--out", str(tmp_path / d)).returncode == 0
     for f in (tmp_path / "a").rglob("*"):
         if f.is_file():
             assert f.read_bytes() == (tmp_path / "b" / f.relative_to(tmp_path / "a")).read_bytes(), f
@@ -99,10 +107,10 @@ def test_plan_of_the_same_stack_is_byte_for_byte_repeatable(tmp_path):
 
 def test_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        (ROOT / "Pulumi.staging.yaml").read_text().replace("refreshInterval: 5m", "refreshInterval: 10s")
-    )
-    result = _run("-m", "infra.plan", "--stack", "staging", "--config-file", str(bad))
+    original = (ROOT / f"Pulumi.{STACKS[0]}.yaml").read_text()
+    assert "aragora-secrets:refreshInterval: " in original
+    bad.write_text(re.sub(r"aragora-secrets:refreshInterval: .*", "aragora-secrets:refreshInterval: 10s", original))
+    result = _run("-m", "stacktools.plan", "--stack", STACKS[0], "--config-file", str(bad))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "aragora-secrets:refreshInterval" in result.stderr and "'10s'" in result.stderr
@@ -112,8 +120,8 @@ def test_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path):
 
 def test_secure_values_in_stack_config_are_refused(tmp_path):
     bad = tmp_path / "secure.yaml"
-    bad.write_text("config:\n  aragora-secrets:environment: staging\n  aragora-secrets:kubeContext:\n    secure: AAAB\n")
-    result = _run("-m", "infra.plan", "--stack", "staging", "--config-file", str(bad))
+    bad.write_text("config:\n  aragora-secrets:kubeContext:\n    secure: AAAB\n")
+    result = _run("-m", "stacktools.plan", "--stack", STACKS[0], "--config-file", str(bad))
     assert result.returncode == 2
     assert "aragora-secrets:kubeContext" in result.stderr and "secure" in result.stderr
 
@@ -121,38 +129,51 @@ def test_secure_values_in_stack_config_are_refused(tmp_path):
 def test_stack_file_that_is_not_a_mapping_exits_2(tmp_path):
     bad = tmp_path / "list.yaml"
     bad.write_text("- just\n- a list\n")
-    result = _run("-m", "infra.plan", "--stack", "staging", "--config-file", str(bad))
+    result = _run("-m", "stacktools.plan", "--stack", STACKS[0], "--config-file", str(bad))
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_every_declared_key_has_a_type_and_description_and_the_program_knows_it():
-    from infra.config import _Raw
+def test_no_module_outside_the_policy_pack_patches_sys_path():
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in (".venv", "policy", ".git") or "site-packages" in rel.parts:
+            continue
+        text = path.read_text()
+        if re.search(r"sys\.path\.(insert|append|extend)|sys\.path\s*[+]?=", text):
+            offenders.append(str(rel))
+    assert offenders == []
 
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    for key, spec in declared.items():
-        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
-        assert spec.get("description"), key
-    assert set(declared) == {f.alias for f in _Raw.model_fields.values()}
+
+def test_the_program_package_never_imports_the_tooling():
+    imported = set()
+    for path in (ROOT / "infra").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert "infra" in imported and "stacktools" not in imported and "tests" not in imported
 
 
 def test_every_event_loop_the_mock_runtime_opened_is_closed_after_a_render(monkeypatch):
     """Unclosed per-thread loops were collected at exit and sometimes printed a traceback."""
     seen: list = []
-    real_close = plan_mod._close_loops
+    real_close = recorder._close_loops
 
     def spy(loops):
         seen.extend(loops)
         real_close(loops)
 
-    monkeypatch.setattr(plan_mod, "_close_loops", spy)
-    plan_mod.render("staging")
+    monkeypatch.setattr(recorder, "_close_loops", spy)
+    recorder.render(STACKS[0])
     assert seen, "the recorder tracked no loop"
     assert all(loop.is_closed() for loop in seen)
-    plan_mod.render("production")  # a fresh main loop serves the next render
+    recorder.render(STACKS[-1])  # a fresh main loop serves the next render
 
 
 def test_a_successful_plan_prints_no_traceback(tmp_path):
     for i in range(4):
-        result = _run("-m", "infra.plan", "--stack", "staging", "--out", str(tmp_path / str(i)))
+        result = _run("-m", "stacktools.plan", "--stack", STACKS[0], "--out", str(tmp_path / str(i)))
         assert result.returncode == 0
         assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr

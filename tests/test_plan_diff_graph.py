@@ -7,57 +7,60 @@ import re
 import subprocess
 import sys
 
-from infra import graph, plandiff
-from infra import plan as plan_mod
-from tests.conftest import ROOT, render
+from stacktools import graph, plandiff, recorder
+from stacktools import plan as plan_cmd
+from tests.support import ANY_STACK, ROOT, render
 
 
 def _plan_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "infra.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "stacktools.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 
 def test_identical_plans_have_no_changes_and_exit_0(tmp_path):
-    assert _plan_cli("--stack", "staging", "--out", str(tmp_path / "base")).returncode == 0
-    result = _plan_cli("--stack", "staging", "--diff", str(tmp_path / "base"))
+    assert _plan_cli("--stack", ANY_STACK, "--out", str(tmp_path / "base")).returncode == 0
+    result = _plan_cli("--stack", ANY_STACK, "--diff", str(tmp_path / "base"))
     assert result.returncode == 0, result.stderr
     assert "no changes" in result.stdout
 
 
 def test_a_config_change_is_shown_with_old_and_new_values_and_exits_1(tmp_path):
-    assert _plan_cli("--stack", "staging", "--out", str(tmp_path / "base")).returncode == 0
+    assert _plan_cli("--stack", ANY_STACK, "--out", str(tmp_path / "base")).returncode == 0
     changed = tmp_path / "changed.yaml"
-    changed.write_text((ROOT / "Pulumi.staging.yaml").read_text().replace("refreshInterval: 5m", "refreshInterval: 10m"))
-    result = _plan_cli("--stack", "staging", "--config-file", str(changed), "--diff", str(tmp_path / "base"))
+    original = (ROOT / f"Pulumi.{ANY_STACK}.yaml").read_text()
+    old = render(ANY_STACK).setting("refreshInterval")
+    new = "10m" if old != "10m" else "20m"
+    changed.write_text(re.sub(r"aragora-secrets:refreshInterval: .*", f"aragora-secrets:refreshInterval: {new}", original))
+    result = _plan_cli("--stack", ANY_STACK, "--config-file", str(changed), "--diff", str(tmp_path / "base"))
     assert result.returncode == 1, result.stderr
-    assert '~ spec.refreshInterval: "5m" => "10m"' in result.stdout
+    assert f'~ spec.refreshInterval: "{old}" => "{new}"' in result.stdout
     assert "0 to create, 3 to update or replace, 0 to delete" in result.stdout
 
 
 def test_an_unreadable_base_is_an_error_with_exit_2(tmp_path):
-    result = _plan_cli("--stack", "staging", "--diff", str(tmp_path / "nowhere"))
+    result = _plan_cli("--stack", ANY_STACK, "--diff", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "--diff" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_diff_lists_creates_deletes_and_marks_protected_deletes():
-    staging, bootstrap = render("staging").resources, render("staging", bootstrap=True).resources
-    d = plandiff.diff(staging, bootstrap)
+    full, bootstrap = render(ANY_STACK).resources, render(ANY_STACK, bootstrap=True).resources
+    d = plandiff.diff(full, bootstrap)
     assert {r["type"] for r in d.delete} == {
         "aragora:eso:ClusterSecretStore", "aragora:eso:AppExternalSecrets",
         "kubernetes:external-secrets.io/v1:ClusterSecretStore", "kubernetes:external-secrets.io/v1:ExternalSecret",
         "kubernetes:core/v1:Namespace",
     }
     assert d.create == []
-    back = plandiff.diff(bootstrap, staging)
+    back = plandiff.diff(bootstrap, full)
     assert len(back.create) == len(d.delete)
-    protected = plandiff.render_text(plandiff.diff(staging, [r for r in staging if r["type"] != "aws:kms/key:Key"]))
+    protected = plandiff.render_text(plandiff.diff(full, [r for r in full if r["type"] != "aws:kms/key:Key"]))
     assert re.search(r"- aws:kms/key:Key aws-secrets-kms-key\s+\(protected", protected)
 
 
 def test_json_policy_strings_are_compared_as_documents_so_key_order_is_no_change():
-    base = render("staging").resources
+    base = render(ANY_STACK).resources
     head = json.loads(json.dumps(base))
     for r in head:
         if r["type"] == "aws:iam/policy:Policy":
@@ -67,8 +70,8 @@ def test_json_policy_strings_are_compared_as_documents_so_key_order_is_no_change
 
 
 def test_secret_values_stay_masked_in_a_diff():
-    base = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": plan_mod.SECRET}, "depends_on": []}]
-    head = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": plan_mod.SECRET, "x": 1}, "depends_on": []}]
+    base = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": recorder.SECRET}, "depends_on": []}]
+    head = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": recorder.SECRET, "x": 1}, "depends_on": []}]
     text = plandiff.render_text(plandiff.diff(base, head))
     assert "~ x: (none) => 1" in text and "password" not in text
 
@@ -87,7 +90,7 @@ def test_graph_has_every_resource_as_a_node_and_every_dependency_as_an_edge(stac
 
 def test_missing_graphviz_is_a_note_not_a_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(graph.shutil, "which", lambda _: None)
-    note = plan_mod.write(render("staging"), tmp_path)
+    note = plan_cmd.write(render(ANY_STACK), tmp_path)
     assert note and "graphviz" in note.lower()
     assert (tmp_path / "graph.dot").exists() and not (tmp_path / "graph.svg").exists()
 

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
-import sys
 
 import pytest
 from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 
-from tests.conftest import ROOT, render
+from tests.support import PLANS as SHIPPED
+from tests.support import ROOT, plans_of, render
 
-sys.path.insert(0, str(ROOT / "policy"))
-import rules  # noqa: E402
+# The pack's rules module, loaded from its file as the pack's own venv loads it (no sys.path patch).
+_spec = importlib.util.spec_from_file_location("rules", ROOT / "policy/rules.py")
+rules = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rules)
 
 PLANS = {
-    "staging": ("staging", None, {}),
-    "production": ("production", None, {}),
-    "staging-pod-identity": ("staging", None, {"awsIdentity": "pod-identity", "awsEksClusterName": "aragora-staging"}),
-    "vault-staging": ("staging", ROOT / "examples/vault-staging.yaml", {}),
-    "vault-production": ("production", ROOT / "examples/vault-production.yaml", {}),
-    "gcp-staging": ("staging", ROOT / "examples/gcp-staging.yaml", {}),
-    "gcp-production-direct": ("production", ROOT / "examples/gcp-production-direct.yaml", {}),
+    **{name: (stack, path, {}) for name, (stack, path) in SHIPPED.items()},
+    **{
+        f"{name}-pod-identity": (*SHIPPED[name], {"awsIdentity": "pod-identity", "awsEksClusterName": "aragora-example"})
+        for name in plans_of("aws")
+    },
 }
+FIRST = {backend: plans_of(backend)[0] for backend in ("aws", "vault", "gcp")}
+AWS_STACK = PLANS[FIRST["aws"]][0]
 
 
 def _args(r: dict) -> ResourceValidationArgs:
@@ -72,13 +75,13 @@ def _with_policy(r: dict, key: str, mutate) -> dict:
         ("star-action", lambda d: d["Statement"][0].update(Action="*"), "wildcard action"),
         ("service-wildcard", lambda d: d["Statement"][0].update(Action="secretsmanager:*"), "wildcard action"),
         ("star-resource", lambda d: d["Statement"][0].update(Resource="*"), "Resource '*'"),
-        ("other-env-arn", lambda d: d["Statement"][0].update(Resource=d["Statement"][0]["Resource"].replace("staging", "production")), "outside 'aragora/staging/'"),
+        ("other-env-arn", lambda d: d["Statement"][0].update(Resource=d["Statement"][0]["Resource"].replace(f"aragora/{AWS_STACK}/", "aragora/elsewhere/")), f"outside 'aragora/{AWS_STACK}/'"),
         ("decrypt-without-via-service", lambda d: d["Statement"][1].pop("Condition"), "kms:ViaService"),
         ("not-action", lambda d: d["Statement"][0].update(NotAction="iam:*"), "NotAction"),
     ],
 )
 def test_iam_rule_reports_bad_policies(case, mutate, expected):
-    bad = _with_policy(_one("staging", "aws:iam/policy:Policy"), "policy", mutate)
+    bad = _with_policy(_one(FIRST["aws"], "aws:iam/policy:Policy"), "policy", mutate)
     assert any(expected in v for v in violations(rules.iam_least_privilege, bad)), case
 
 
@@ -97,7 +100,7 @@ def _sub_key(d: dict) -> str:
     ],
 )
 def test_trust_rule_reports_loose_web_identity_trust(case, mutate, expected):
-    bad = _with_policy(_one("staging", "aws:iam/role:Role"), "assumeRolePolicy", mutate)
+    bad = _with_policy(_one(FIRST["aws"], "aws:iam/role:Role"), "assumeRolePolicy", mutate)
     assert any(expected in v for v in violations(rules.irsa_trust_exact, bad)), case
 
 
@@ -111,7 +114,7 @@ def test_trust_rule_reports_loose_web_identity_trust(case, mutate, expected):
     ],
 )
 def test_secret_rule_reports_weak_secrets(case, change, expected):
-    bad = _one("staging", "aws:secretsmanager/secret:Secret")
+    bad = _one(FIRST["aws"], "aws:secretsmanager/secret:Secret")
     for key, value in change.items():
         if key == "__protect":
             bad["protect"] = value
@@ -122,7 +125,7 @@ def test_secret_rule_reports_weak_secrets(case, change, expected):
 
 @pytest.mark.parametrize("type_", ["aws:secretsmanager/secretVersion:SecretVersion", "gcp:secretmanager/secretVersion:SecretVersion"])
 def test_any_secret_version_is_reported(type_):
-    bad = {"type": type_, "inputs": {"secretString": "[secret]"}, "urn": f"urn:pulumi:staging::p::{type_}::v", "name": "v", "protect": False, "parent": None}
+    bad = {"type": type_, "inputs": {"secretString": "[secret]"}, "urn": f"urn:pulumi:example::p::{type_}::v", "name": "v", "protect": False, "parent": None}
     assert violations(rules.no_secret_values, bad)
 
 
@@ -135,46 +138,46 @@ def test_any_secret_version_is_reported(type_):
     ],
 )
 def test_project_level_secret_accessor_is_reported(type_, inputs):
-    bad = {"type": type_, "inputs": inputs, "urn": f"urn:pulumi:staging::p::{type_}::b", "name": "b", "protect": False, "parent": None}
+    bad = {"type": type_, "inputs": inputs, "urn": f"urn:pulumi:example::p::{type_}::b", "name": "b", "protect": False, "parent": None}
     assert violations(rules.gcp_no_project_secret_accessor, bad)
 
 
 def test_gcp_secret_without_deletion_protection_is_reported():
-    bad = _one("gcp-staging", "gcp:secretmanager/secret:Secret")
+    bad = _one(FIRST["gcp"], "gcp:secretmanager/secret:Secret")
     bad["inputs"]["deletionProtection"] = False
     assert violations(rules.gcp_secret_deletion_protection, bad)
 
 
 @pytest.mark.parametrize("capability", ["create", "update", "patch", "delete", "sudo", "list"])
 def test_vault_policy_with_a_write_or_list_capability_is_reported(capability):
-    bad = _one("vault-staging", "vault:index/policy:Policy")
+    bad = _one(FIRST["vault"], "vault:index/policy:Policy")
     bad["inputs"]["policy"] = bad["inputs"]["policy"].replace('["read"]', f'["read", "{capability}"]', 1)
     assert any(capability in v for v in violations(rules.vault_policy_read_only, bad))
 
 
 @pytest.mark.parametrize(("key", "value"), [("boundServiceAccountNames", ["*"]), ("boundServiceAccountNamespaces", ["*"]), ("boundServiceAccountNames", [])])
 def test_vault_role_without_explicit_binding_is_reported(key, value):
-    bad = _one("vault-staging", "vault:kubernetes/authBackendRole:AuthBackendRole")
+    bad = _one(FIRST["vault"], "vault:kubernetes/authBackendRole:AuthBackendRole")
     bad["inputs"][key] = value
     assert violations(rules.vault_k8s_role_bound, bad)
 
 
 @pytest.mark.parametrize("version", ["", "^2.9.0", "2.x", ">=2.9.0", "2.9"])
 def test_unpinned_eso_chart_is_reported(version):
-    bad = _one("staging", "kubernetes:helm.sh/v3:Release")
+    bad = _one(FIRST["aws"], "kubernetes:helm.sh/v3:Release")
     bad["inputs"]["version"] = version
     assert violations(rules.eso_chart_pinned, bad)
 
 
 def test_store_without_service_account_namespace_is_reported():
-    bad = _one("staging", "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
     del bad["inputs"]["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"]["namespace"]
     assert violations(rules.eso_store_sa_namespace, bad)
 
 
 @pytest.mark.parametrize("interval", ["30s", "25h", "0s", "soon"])
 def test_external_secret_refresh_outside_1m_to_24h_is_reported(interval):
-    bad = _one("staging", "kubernetes:external-secrets.io/v1:ExternalSecret")
+    bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ExternalSecret")
     bad["inputs"]["spec"]["refreshInterval"] = interval
     assert violations(rules.eso_refresh_interval_bounded, bad)
 

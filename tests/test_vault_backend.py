@@ -6,19 +6,22 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT, render
+from infra.fields import ConfigError
+from stacktools.stackfiles import stack_file
+from tests.support import PLANS, plans_of, render, render_named
 
-EXAMPLE = {"staging": ROOT / "examples/vault-staging.yaml", "production": ROOT / "examples/vault-production.yaml"}
+VAULT_PLANS = plans_of("vault")
+ONE = PLANS[VAULT_PLANS[0]]
 
 
-@pytest.fixture(params=["staging", "production"])
+@pytest.fixture(params=VAULT_PLANS)
 def vplan(request):
-    return render(request.param, EXAMPLE[request.param])
+    return render_named(request.param)
 
 
 def test_kv_v2_mount_is_protected(vplan):
     mount = vplan.one("vault:index/mount:Mount")
-    assert mount["inputs"]["path"] == "secret"
+    assert mount["inputs"]["path"] == vplan.setting("vaultKvMount")
     assert mount["inputs"]["type"] == "kv"
     assert mount["inputs"]["options"] == {"version": "2"}
     assert mount["protect"] is True
@@ -73,36 +76,38 @@ def test_store_logs_in_with_the_role_and_the_audience_the_role_requires(vplan):
 def test_a_token_that_is_also_the_reviewer_carries_the_api_servers_audience():
     """Vault presents ESO's own token to TokenReview in `eso` mode; the API server
     rejects it unless one of its audiences is the server's (vault-secrets-operator#379)."""
-    eso = render("staging", EXAMPLE["staging"]).one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    eso = render(*ONE).one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
     ref = eso["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]
-    assert ref["audiences"] == ["vault", "https://kubernetes.default.svc"]
-    own = render("staging", EXAMPLE["staging"], vaultTokenReviewer="vault").one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    plan = render(*ONE)
+    assert ref["audiences"] == [plan.setting("vaultAudience"), plan.setting("vaultKubernetesApiAudience")]
+    own = render(*ONE, vaultTokenReviewer="vault").one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
     assert own["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]["audiences"] == ["vault"]
 
 
 def test_eso_gets_auth_delegator_only_when_its_jwt_is_the_reviewer():
-    binding = render("staging", EXAMPLE["staging"]).one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    binding = render(*ONE).one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
     assert binding["inputs"]["roleRef"]["name"] == "system:auth-delegator"
     assert binding["inputs"]["subjects"] == [{"kind": "ServiceAccount", "name": "external-secrets", "namespace": "external-secrets"}]
-    own = render("staging", EXAMPLE["staging"], vaultTokenReviewer="vault")
+    own = render(*ONE, vaultTokenReviewer="vault")
     assert own.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") == []
 
 
 def test_audit_device_is_on_in_the_examples_and_protected(vplan):
     audit = vplan.one("vault:index/audit:Audit")
-    assert audit["inputs"]["type"] == "file"
-    assert audit["inputs"]["options"] == {"file_path": "/vault/logs/aragora-audit.log"}
+    assert audit["inputs"]["type"] == vplan.setting("vaultAuditType") == "file"
+    assert audit["inputs"]["options"] == {"file_path": vplan.setting("vaultAuditTarget")}
     assert audit["protect"] is True
 
 
 def test_vault_token_never_comes_from_config(vplan):
     provider = vplan.one("pulumi:providers:vault")["inputs"]
     assert "token" not in provider
-    assert provider["address"] == f"https://vault.{vplan.stack}.example.com:8200"
+    assert provider["address"] == vplan.setting("vaultAddress")
 
 
 def test_external_secrets_read_the_same_grouped_keys_as_on_aws(vplan):
-    aws = render(vplan.stack)
+    aws_stack, aws_file = PLANS[plans_of("aws")[0]]
+    aws = render(vplan.stack, aws_file or stack_file(aws_stack))  # the same environment on AWS
     keys = lambda plan: {  # noqa: E731
         d["secretKey"]: d["remoteRef"]
         for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
@@ -114,7 +119,7 @@ def test_external_secrets_read_the_same_grouped_keys_as_on_aws(vplan):
 
 def test_vault_stack_declares_no_aws_resources(vplan):
     assert not [r for r in vplan.resources if r["type"].startswith(("aws:", "pulumi:providers:aws"))]
-    assert vplan.outputs["vaultMountPath"] == "secret"
+    assert vplan.outputs["vaultMountPath"] == vplan.setting("vaultKvMount")
     assert vplan.outputs["vaultPolicyName"] == vplan.outputs["vaultRoleName"] == f"aragora-{vplan.stack}"
     assert vplan.outputs["storeName"] == "vault"
 
@@ -124,6 +129,10 @@ def test_vault_stack_declares_no_aws_resources(vplan):
     [
         ({"vaultAddress": ""}, "vaultAddress"),
         ({"vaultAddress": "vault.example.com"}, "vaultAddress"),
+        ({"vaultAddress": "http://vault.example.com:8200"}, "vaultAddress"),
+        ({"vaultKubernetesHost": "http://kubernetes.default.svc"}, "vaultKubernetesHost"),
+        ({"vaultAuditTarget": "relative/path.log"}, "vaultAuditTarget"),
+        ({"vaultAuditType": "socket", "vaultAuditTarget": "/var/log/x"}, "vaultAuditTarget"),
         ({"vaultKubernetesHost": ""}, "vaultKubernetesHost"),
         ({"vaultKvMount": "/secret/"}, "vaultKvMount"),
         ({"vaultTokenTtl": "10s"}, "vaultTokenTtl"),
@@ -133,7 +142,5 @@ def test_vault_stack_declares_no_aws_resources(vplan):
     ],
 )
 def test_bad_vault_config_names_the_key(changes, key):
-    from infra.config import ConfigError
-
     with pytest.raises(ConfigError, match=rf"^aragora-secrets:{key}:"):
-        render("staging", EXAMPLE["staging"], **changes)
+        render(*ONE, **changes)

@@ -16,12 +16,14 @@ import pytest
 from hvac.exceptions import Forbidden
 
 from infra import catalog
-from infra import plan as plan_mod
-from tests.conftest import ROOT
+from stacktools import plan as plan_cmd
+from stacktools import recorder
 from tests.openbao import dev_server
+from tests.support import PLANS, plans_of
 
-EXAMPLES = {"staging": ROOT / "examples/vault-staging.yaml", "production": ROOT / "examples/vault-production.yaml"}
-OTHER = {"staging": "production", "production": "staging"}
+# Every Vault environment the project ships an example for, side by side on one server.
+EXAMPLES = {PLANS[name][0]: PLANS[name][1] for name in plans_of("vault")}
+ENVS = sorted(EXAMPLES)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def rendered(tmp_path_factory):
     out = {}
     for env, path in EXAMPLES.items():
         d = tmp_path_factory.mktemp(f"plan-{env}")
-        plan_mod.write(plan_mod.render(env, path), d)
+        plan_cmd.write(recorder.render(env, path), d)
         out[env] = d
     return out
 
@@ -50,16 +52,16 @@ def _mount_from_plan(out) -> dict:
 @pytest.fixture(scope="module")
 def seeded(bao, rendered):
     """The server configured as the plan says, with values under both environments."""
-    mount = _mount_from_plan(rendered["staging"])
-    assert mount == _mount_from_plan(rendered["production"])
+    mount = _mount_from_plan(rendered[ENVS[0]])
+    assert all(_mount_from_plan(out) == mount for out in rendered.values())
     # The dev server pre-mounts KV v2 at secret/; recreate it exactly as planned.
     bao.sys.disable_secrets_engine(mount["path"])
     bao.sys.enable_secrets_engine(mount["type"], path=mount["path"], options=mount["options"])
     for env, out in rendered.items():
         (hcl,) = (out / "policies").glob("*.hcl")
         bao.sys.create_or_update_policy(name=hcl.stem, policy=hcl.read_text())
-        for group in catalog.groups():
-            values = {e.key: f"{env}-{e.key}-value" for e in catalog.CATALOG if e.group == group}
+        for group, entries in catalog.CATALOG.by_group.items():
+            values = {e.key: f"{env}-{e.key}-value" for e in entries}
             bao.secrets.kv.v2.create_or_update_secret(
                 path=catalog.grouped_path(env, group), secret=values, mount_point=mount["path"]
             )
@@ -71,7 +73,7 @@ def _client_with_only(bao: hvac.Client, policy: str) -> hvac.Client:
     return hvac.Client(url=bao.url, token=token, timeout=5)
 
 
-@pytest.mark.parametrize("env", ["staging", "production"])
+@pytest.mark.parametrize("env", ENVS)
 def test_eso_policy_reads_every_catalog_value_of_its_own_environment(bao, seeded, env):
     client = _client_with_only(bao, f"aragora-{env}")
     for entry in catalog.CATALOG:
@@ -81,17 +83,20 @@ def test_eso_policy_reads_every_catalog_value_of_its_own_environment(bao, seeded
         assert data[entry.key] == f"{env}-{entry.key}-value"
 
 
-@pytest.mark.parametrize("env", ["staging", "production"])
+@pytest.mark.parametrize("env", ENVS)
 def test_eso_policy_cannot_read_the_other_environment(bao, seeded, env):
     client = _client_with_only(bao, f"aragora-{env}")
-    for group in catalog.groups():
-        with pytest.raises(Forbidden):
-            client.secrets.kv.v2.read_secret_version(
-                path=catalog.grouped_path(OTHER[env], group), mount_point=seeded, raise_on_deleted_version=True
-            )
+    others = [e for e in ENVS if e != env]
+    assert others
+    for other in others:
+        for group in catalog.CATALOG.by_group:
+            with pytest.raises(Forbidden):
+                client.secrets.kv.v2.read_secret_version(
+                    path=catalog.grouped_path(other, group), mount_point=seeded, raise_on_deleted_version=True
+                )
 
 
-@pytest.mark.parametrize("env", ["staging", "production"])
+@pytest.mark.parametrize("env", ENVS)
 def test_eso_policy_cannot_write_delete_or_list(bao, seeded, env):
     client = _client_with_only(bao, f"aragora-{env}")
     path = catalog.grouped_path(env, "database")

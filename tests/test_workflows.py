@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from stacktools import matrix
+from tests.support import ROOT, STACKS, render
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github/actions").glob("*/action.yml"))
@@ -23,6 +25,10 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
     return subprocess.run([str(BIN / name), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+def _python(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def _load(path: Path) -> dict:
@@ -105,17 +111,45 @@ def test_only_jobs_that_talk_to_a_cloud_get_an_oidc_token():
     assert "secrets." not in offline_text and "AWS_ROLE" not in offline_text
 
 
-def test_deploy_gates_production_behind_staging_and_its_environment():
+def test_no_workflow_names_an_environment_the_stack_files_define():
+    for path in [*WORKFLOWS, *ACTIONS, *SCRIPTS]:
+        text = path.read_text()
+        for stack in STACKS:
+            assert not re.search(rf"\b{re.escape(stack)}\b", text), (path.name, stack)
+
+
+def test_deploy_runs_every_stack_one_at_a_time_in_deploy_order_in_its_own_environment():
     deploy = _load(ROOT / ".github/workflows/deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"] and "workflow_dispatch" in deploy["on"]
-    production = deploy["jobs"]["production"]
-    assert production["needs"] == "staging"
-    assert production["with"] == {"stack": "production", "mode": "up", "environment": "production"}
+    up = deploy["jobs"]["up"]
+    assert up["needs"] == "stacks"
+    assert up["strategy"] == {"max-parallel": 1, "fail-fast": True, "matrix": {"stack": "${{ fromJSON(needs.stacks.outputs.stacks) }}"}}
+    assert up["with"] == {"stack": "${{ matrix.stack }}", "mode": "up", "environment": "${{ matrix.stack }}"}
     jobs = _load(ROOT / ".github/workflows/pulumi-stack.yml")["jobs"]
     assert all(job["environment"] == "${{ inputs.environment }}" for job in jobs.values())
     # Deploys and drift checks of one stack share one queue and never cancel each other.
     for mode in ("up", "drift"):
         assert jobs[mode]["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
+
+
+def test_the_stack_matrix_is_every_stack_file_in_deploy_wave_order():
+    listed = json.loads(_python("-m", "stacktools.matrix").stdout)
+    assert sorted(listed) == sorted(STACKS)
+    waves = [int(render(s).setting("deployWave")) for s in listed]
+    assert waves == sorted(waves)
+
+
+@pytest.mark.parametrize("hour", [0, matrix.DAILY_HOUR, 13])
+def test_drift_checks_hourly_stacks_every_hour_and_daily_ones_once_a_day(hour):
+    listed = json.loads(_python("-m", "stacktools.matrix", "--drift-hour", str(hour)).stdout)
+    expected = [s for s in json.loads(_python("-m", "stacktools.matrix").stdout)
+                if render(s).setting("driftCheck") == "hourly" or hour == matrix.DAILY_HOUR]
+    assert listed == expected
+
+
+def test_the_matrix_refuses_a_stack_without_a_stack_file():
+    result = _python("-m", "stacktools.matrix", "--stack", "no-such-stack")
+    assert result.returncode == 2 and "no stack 'no-such-stack'" in result.stderr
 
 
 def test_each_mode_job_gets_only_the_token_permissions_it_needs():
@@ -125,12 +159,12 @@ def test_each_mode_job_gets_only_the_token_permissions_it_needs():
     assert jobs["drift"]["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
 
 
-def test_drift_runs_production_hourly_and_staging_daily_without_mutating():
+def test_drift_runs_hourly_from_the_matrix_without_mutating():
     drift = _load(ROOT / ".github/workflows/drift.yml")
-    crons = [s["cron"] for s in drift["on"]["schedule"]]
-    assert crons == ["17 * * * *", "43 5 * * *"]
-    assert "17 * * * *" in drift["jobs"]["production"]["if"]
-    assert "43 5 * * *" in drift["jobs"]["staging"]["if"]
+    assert [s["cron"] for s in drift["on"]["schedule"]] == ["17 * * * *"]
+    assert "--drift-hour" in drift["jobs"]["stacks"]["steps"][-1]["run"]
+    assert drift["jobs"]["drift"]["with"]["mode"] == "drift"
+    assert drift["jobs"]["drift"]["with"]["environment"] == "${{ matrix.stack }}-preview"
     script = (ROOT / ".github/scripts/drift-check.sh").read_text()
     assert "pulumi refresh --preview-only --expect-no-changes" in script
     assert "gh issue create" in script and "gh issue comment" in script and "gh issue close" in script
@@ -163,7 +197,7 @@ def _commands() -> list[tuple[str, str]]:
 def test_every_command_a_workflow_runs_exists_in_the_repo():
     commands = _commands()
     targets = set(re.findall(r"^([A-Za-z][\w-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
-    assert ("action.yml", "make deps") in commands and any("infra.plan" in c for _, c in commands)
+    assert ("action.yml", "make deps") in commands and any("stacktools.plan" in c for _, c in commands)
     for source, command in commands:
         if command.startswith("make "):
             assert command.removeprefix("make ") in targets, (source, command)
@@ -177,5 +211,5 @@ def test_every_command_a_workflow_runs_exists_in_the_repo():
 @pytest.mark.parametrize("doc", ["docs/ci.md", "README.md"])
 def test_ci_setup_is_documented(doc):
     text = (ROOT / doc).read_text()
-    for needle in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "production", "required reviewers"):
+    for needle in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "deployWave", "driftCheck", "required reviewers"):
         assert needle in text, (doc, needle)

@@ -3,7 +3,7 @@
 # the stack's explicit Kubernetes provider finds it (and nothing else).
 set -euo pipefail
 : "${STACK:?}"
-context=$(.venv/bin/python -m infra.plan --print-kube-context --stack "$STACK")
+context=$(.venv/bin/python -m stacktools.plan --print-kube-context --stack "$STACK")
 
 if [ -n "${EKS_CLUSTER_NAME:-}" ]; then
   aws eks update-kubeconfig --name "$EKS_CLUSTER_NAME" --region "${AWS_REGION:?}" --alias "$context"

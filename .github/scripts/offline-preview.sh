@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# Offline plan of both stacks at HEAD and its diff against BASE_SHA, with no
+# Offline plan of every stack at HEAD and its diff against BASE_SHA, with no
 # cloud credentials (runs for pull requests from forks too). Writes OUT/ and
-# the job summary.
+# the job summary. The stacks are the Pulumi.<stack>.yaml files at HEAD.
 set -euo pipefail
 out=${OUT:-plan-out}
 summary=${GITHUB_STEP_SUMMARY:-/dev/stdout}
 root=$(pwd)
 py="$root/.venv/bin/python"
-stacks=(staging production)
 
 make deps
+mapfile -t stacks < <("$py" -m stacktools.matrix | "$py" -c 'import json, sys; print("\n".join(json.load(sys.stdin)))')
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 for stack in "${stacks[@]}"; do
-  "$py" -m infra.plan --stack "$stack" --out "$out/head/$stack" > "$out/$stack-tree.txt"
+  "$py" -m stacktools.plan --stack "$stack" --out "$out/head/$stack" > "$out/$stack-tree.txt"
 done
 
+# The base commit's own plan command: stacktools.plan, or infra.plan before the tooling moved.
 base_ok=false
 if [ -n "${BASE_SHA:-}" ] && git cat-file -e "${BASE_SHA}^{commit}" 2> /dev/null; then
   base_dir=$(mktemp -d)
   git worktree add --detach "$base_dir" "$BASE_SHA" > /dev/null
-  if [ -f "$base_dir/infra/plan.py" ]; then
+  module=""
+  [ -f "$base_dir/infra/plan.py" ] && module=infra.plan
+  [ -f "$base_dir/stacktools/plan.py" ] && module=stacktools.plan
+  if [ -n "$module" ]; then
     base_ok=true
     for stack in "${stacks[@]}"; do
-      (cd "$base_dir" && "$py" -m infra.plan --stack "$stack" --out "$root/$out/base/$stack" > /dev/null) || base_ok=false
+      if [ -f "$base_dir/Pulumi.$stack.yaml" ]; then
+        (cd "$base_dir" && PYTHONPATH="$base_dir" "$py" -m "$module" --stack "$stack" --out "$out/base/$stack" > /dev/null) || base_ok=false
+      fi
     done
   fi
   git worktree remove --force "$base_dir"
@@ -33,9 +40,9 @@ fi
   for stack in "${stacks[@]}"; do
     echo
     echo "### ${stack}"
-    if $base_ok; then
+    if $base_ok && [ -d "$out/base/$stack" ]; then
       set +e
-      "$py" -m infra.plan --stack "$stack" --diff "$out/base/$stack" > "$out/$stack-diff.txt"
+      "$py" -m stacktools.plan --stack "$stack" --diff "$out/base/$stack" > "$out/$stack-diff.txt"
       status=$?
       set -e
       if [ "$status" -eq 2 ]; then
@@ -44,6 +51,8 @@ fi
       echo '```diff'
       cat "$out/$stack-diff.txt"
       echo '```'
+    elif $base_ok; then
+      echo "_A new stack: every resource is created._"
     else
       echo "_No plan of the base commit to diff against._"
     fi

@@ -1,44 +1,31 @@
-"""One module per secret backend; each exposes ``Backend(cfg, k8s_provider)``.
+"""The secret backends. ``REGISTRY`` is the one place that lists them.
 
-A backend declares its cloud side (containers, identity, access) and tells the
-stack what ``SecretBackend`` lists. Only the selected backend's module, and so
-only its provider SDK, is imported.
+Each backend is a sub-package with two halves:
+
+- ``settings.py``: its config keys as one frozen pydantic model (a
+  ``BackendSettings`` subclass), importable without any provider SDK;
+- ``declare.py``: ``declare(environment, settings, catalog, k8s_provider) -> Declared``,
+  which declares its cloud side through its components. Only the selected
+  backend's ``declare`` module, and so only its provider SDK, is imported.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+from collections.abc import Callable
+from enum import StrEnum
 
-import pulumi
-import pulumi_kubernetes as k8s
+from infra.backends.aws.settings import AwsSettings
+from infra.backends.gcp.settings import GcpSettings
+from infra.backends.vault.settings import VaultSettings
+from infra.fields import BackendSettings
 
-from infra.catalog import Layout
-from infra.config import Backend, StackConfig
+REGISTRY: dict[str, type[BackendSettings]] = {s.name: s for s in (AwsSettings, VaultSettings, GcpSettings)}
 
-
-class SecretBackend(Protocol):
-    store_name: str
-    """Name of the ClusterSecretStore the ExternalSecrets reference."""
-    layout: Layout
-    """How catalog entries map to remote keys."""
-    store_provider: pulumi.Output[dict]
-    """The ClusterSecretStore ``spec.provider`` block."""
-    service_account_annotations: dict
-    """Annotations for ESO's service account (IRSA role, GCP service account)."""
-    grants: list[pulumi.Resource]
-    """Access that must exist before the store is created."""
-
-    def __init__(self, cfg: StackConfig, k8s_provider: k8s.Provider) -> None: ...
-
-    def export(self) -> None:
-        """Stack outputs of this backend."""
+BackendName = StrEnum("BackendName", {name.upper(): name for name in REGISTRY})
+"""The values of the ``backend`` config key."""
 
 
-def tags(cfg: StackConfig) -> dict[str, str]:
-    return {"app": "aragora", "environment": cfg.environment, "managed-by": "pulumi", "pulumi-project": "aragora-secrets"}
-
-
-def load(backend: Backend) -> type[SecretBackend]:
-    """The ``Backend`` class of ``infra.backends.<name>``."""
-    return importlib.import_module(f"infra.backends.{backend.value}").Backend
+def declarer(settings: BackendSettings) -> Callable:
+    """``declare`` of the backend these settings belong to."""
+    return importlib.import_module(f"infra.backends.{settings.name}.declare").declare

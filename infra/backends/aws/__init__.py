@@ -1,0 +1,1 @@
+"""AWS Secrets Manager backend: settings, declaration and its components."""

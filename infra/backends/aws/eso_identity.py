@@ -1,0 +1,169 @@
+"""The AWS identity ESO uses to read one environment's secrets.
+
+Owns: a least-privilege IAM policy (read the secrets under ``aragora/<env>/``,
+decrypt with that environment's key only through Secrets Manager), an IAM role
+trusted by exactly ESO's service account (IRSA) or by EKS Pod Identity, and
+the Pod Identity association when that mode is chosen.
+Does not own: the secrets or the key (``secrets_manager``), the OIDC
+provider (created with the cluster), the store's provider block
+(``declare.store_provider``), nor the service-account annotation (the caller
+passes ``service_account_annotations`` to the operator).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.backends.aws.settings import AwsSettings, Irsa, PodIdentity
+from infra.components.eso import ServiceAccount
+
+# GetSecretValue and DescribeSecret are all ESO's SecretsManager provider calls
+# for `data[].remoteRef` reads. ListSecrets / BatchGetSecretValue are only for
+# `dataFrom.find`, which this project does not use, and ListSecrets cannot be
+# scoped below `*`.
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+
+
+def secret_arn_pattern(partition: str, region: str, account_id: str, name_prefix: str) -> str:
+    return f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{name_prefix}*"
+
+
+def read_policy_document(secret_arn: str, kms_key_arn: str, region: str) -> dict:
+    """Read-only access to one environment's secrets and its key, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ReadEnvironmentSecrets", "Effect": "Allow", "Action": list(SECRET_READ_ACTIONS), "Resource": secret_arn},
+            {
+                "Sid": "DecryptThroughSecretsManagerOnly",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def irsa_trust_policy(oidc_provider_arn: str, issuer: str, account: ServiceAccount) -> dict:
+    """Only this cluster's token for ``namespace/service_account``, audience STS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc_provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": account.subject,
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def pod_identity_trust_policy(account_id: str, account: ServiceAccount) -> dict:
+    """EKS Pod Identity, narrowed to this account and ESO's service account by session tags."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {
+                        "aws:SourceAccount": account_id,
+                        "aws:RequestTag/kubernetes-namespace": account.namespace,
+                        "aws:RequestTag/kubernetes-service-account": account.name,
+                    }
+                },
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class AwsEsoIdentityArgs:
+    environment: str
+    settings: AwsSettings
+    """Partition, region, account and the trust mode (IRSA or Pod Identity)."""
+    name_prefix: str
+    kms_key_arn: pulumi.Input[str]
+    eso: ServiceAccount
+    """Who assumes the role."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AwsEsoIdentity(pulumi.ComponentResource):
+    """IAM policy and role for ESO in one environment, and how ESO's store uses them."""
+
+    role_arn: pulumi.Output[str]
+    policy_arn: pulumi.Output[str]
+    service_account_annotations: dict[str, pulumi.Output[str]]
+    """For the ESO service account: the IRSA role; empty with Pod Identity."""
+    grants: list[pulumi.Resource]
+    """What must exist before ESO can read: a store created earlier fails validation."""
+
+    def __init__(self, name: str, args: AwsEsoIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aragora:aws:AwsEsoIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        aws_cfg, trust_mode = args.settings, args.settings.trust
+
+        arn_pattern = secret_arn_pattern(aws_cfg.partition, aws_cfg.region, aws_cfg.account_id, args.name_prefix)
+        policy = aws.iam.Policy(
+            f"{name}-read-policy",
+            name=f"aragora-{args.environment}-eso-read",
+            description=f"ESO: read Aragora {args.environment} secrets only",
+            policy=pulumi.Output.from_input(args.kms_key_arn).apply(
+                lambda key_arn: json.dumps(read_policy_document(arn_pattern, key_arn, aws_cfg.region))
+            ),
+            tags=tags,
+            opts=child,
+        )
+
+        if isinstance(trust_mode, Irsa):
+            trust = irsa_trust_policy(trust_mode.oidc_provider_arn, trust_mode.issuer, args.eso)
+        else:
+            trust = pod_identity_trust_policy(aws_cfg.account_id, args.eso)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=f"aragora-{args.environment}-eso",
+            description=f"Assumed by External Secrets Operator to read Aragora {args.environment} secrets",
+            assume_role_policy=json.dumps(trust),
+            max_session_duration=3600,
+            tags=tags,
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-read-attachment", role=role.name, policy_arn=policy.arn, opts=child
+        )
+        self.grants = [attachment]
+
+        if isinstance(trust_mode, PodIdentity):
+            association = aws.eks.PodIdentityAssociation(
+                f"{name}-pod-identity",
+                cluster_name=trust_mode.cluster_name,
+                namespace=args.eso.namespace,
+                service_account=args.eso.name,
+                role_arn=role.arn,
+                tags=tags,
+                opts=child,
+            )
+            self.grants.append(association)
+            self.service_account_annotations = {}
+        else:
+            self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
+
+        self.role_arn = role.arn
+        self.policy_arn = policy.arn
+        self.register_outputs({"role_arn": self.role_arn, "policy_arn": self.policy_arn})

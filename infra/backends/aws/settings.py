@@ -1,0 +1,109 @@
+"""The AWS backend's config keys: one field per ``Pulumi.yaml`` key, rule and message beside it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from infra.fields import BackendSettings, choice, integer, reject, text
+
+
+class AwsIdentity(StrEnum):
+    IRSA = "irsa"
+    POD_IDENTITY = "pod-identity"
+
+
+# Partitions by region prefix (AWS "partitions.json"); the first match wins.
+_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+)
+REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}"
+# EKS issuers are oidc.eks.<region>.amazonaws.com[.cn]/id/<32 upper-case hex>.
+OIDC_PROVIDER_ARN = (
+    r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):oidc-provider/"
+    r"(?P<issuer>oidc\.eks\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/id/[A-Z0-9]{32})"
+)
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ``aws-iso*``)."""
+    return next((p for prefix, p in _PARTITIONS if region.startswith(prefix)), "aws")
+
+
+@dataclass(frozen=True)
+class Irsa:
+    """IAM roles for service accounts: the cluster's OIDC provider is trusted."""
+
+    oidc_provider_arn: str
+    issuer: str
+    """As IAM condition keys use it: host/path, no ``https://``."""
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    """EKS Pod Identity: ``pods.eks.amazonaws.com`` assumes the role for an association."""
+
+    cluster_name: str
+
+
+class AwsSettings(BackendSettings):
+    name: ClassVar[str] = "aws"
+    store_name: ClassVar[str] = "aws-secrets-manager"
+
+    region: text(REGION, "an AWS region, e.g. us-east-1, eu-west-2", optional=True) = Field(alias="awsRegion")
+    account_id: text(r"[0-9]{12}", "an AWS account id, 12 digits", optional=True) = Field(alias="awsAccountId")
+    identity: choice(AwsIdentity) = Field(alias="awsIdentity")
+    oidc_provider_arn: text(
+        OIDC_PROVIDER_ARN,
+        "an EKS OIDC provider ARN, arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<32-character id>",
+        optional=True,
+    ) = Field(alias="awsOidcProviderArn")
+    eks_cluster_name: text(
+        r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name: letters, digits, '-', '_', up to 100", optional=True
+    ) = Field(alias="awsEksClusterName")
+    recovery_window_days: integer(7, 30, "Secrets Manager's limits") = Field(alias="awsRecoveryWindowDays")
+
+    @model_validator(mode="after")
+    def _complete(self) -> AwsSettings:
+        if self.region is None:
+            reject("awsRegion", "", "is missing (required when backend is aws)")
+        if self.account_id is None:
+            reject("awsAccountId", "", "is missing (required when backend is aws)")
+        if self.identity is AwsIdentity.IRSA:
+            arn = self.oidc_provider_arn
+            if arn is None:
+                reject("awsOidcProviderArn", "", "is missing (required when awsIdentity is irsa)")
+            match = re.fullmatch(OIDC_PROVIDER_ARN, arn, re.ASCII)
+            assert match  # the field's own rule
+            if match["partition"] != self.partition:
+                reject("awsOidcProviderArn", arn, f"is in partition {match['partition']} (allowed: {self.partition}, the partition of awsRegion)")
+            if match["account"] != self.account_id:
+                reject("awsOidcProviderArn", arn, f"names account {match['account']} (allowed: awsAccountId {self.account_id})")
+            if match["region"] != self.region:
+                reject("awsOidcProviderArn", arn, f"names region {match['region']} (allowed: awsRegion {self.region})")
+        elif self.eks_cluster_name is None:
+            reject("awsEksClusterName", "", "is missing (required when awsIdentity is pod-identity)")
+        return self
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region or "")
+
+    @property
+    def trust(self) -> Irsa | PodIdentity:
+        """Who may assume ESO's role, as a typed mode (never an empty-string sentinel)."""
+        if self.identity is AwsIdentity.IRSA:
+            match = re.fullmatch(OIDC_PROVIDER_ARN, self.oidc_provider_arn or "", re.ASCII)
+            assert match
+            return Irsa(oidc_provider_arn=match[0], issuer=match["issuer"])
+        assert self.eks_cluster_name
+        return PodIdentity(cluster_name=self.eks_cluster_name)

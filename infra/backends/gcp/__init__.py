@@ -1,0 +1,1 @@
+"""GCP Secret Manager backend: settings, declaration and its components."""

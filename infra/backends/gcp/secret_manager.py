@@ -1,0 +1,73 @@
+"""GCP Secret Manager containers for one environment, and their audit trail.
+
+Owns: one secret per catalog value (``aragora-<env>-<slug>``), created without
+any version (operators add values with ``gcloud secrets versions add``),
+deletion-protected in GCP and in Pulumi, optionally CMEK-encrypted; and the
+Data Access audit config for Secret Manager.
+Does not own: who may read the secrets (``gcp_eso_identity``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.backends.gcp.settings import GcpSettings
+
+
+@dataclass(frozen=True)
+class GcpSecretManagerArgs:
+    settings: GcpSettings
+    """Project, replication (empty: automatic), CMEK key (None: Google-managed), audit logs."""
+    secret_ids: Mapping[str, str]
+    """Stable key (names the Pulumi resource) -> secret id."""
+    labels: Mapping[str, str]
+
+
+def replication(locations: Sequence[str], kms_key_name: str | None) -> dict:
+    cmek = {"customer_managed_encryption": {"kms_key_name": kms_key_name}} if kms_key_name else {}
+    if not locations:
+        return {"auto": cmek}
+    return {"user_managed": {"replicas": [{"location": loc, **cmek} for loc in locations]}}
+
+
+class GcpSecretManager(pulumi.ComponentResource):
+    """The (empty) secrets of one environment and Secret Manager's Data Access logs."""
+
+    secret_ids: dict[str, pulumi.Output[str]]
+    """Stable key -> full resource id (``projects/<p>/secrets/<id>``)."""
+
+    def __init__(self, name: str, args: GcpSecretManagerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aragora:gcp:GcpSecretManager", name, None, opts)
+
+        self.secret_ids = {}
+        cfg = args.settings
+        replication_policy = replication(cfg.replica_locations, cfg.kms_key_name)
+        for key, secret_id in args.secret_ids.items():
+            secret = gcp.secretmanager.Secret(
+                f"{name}-{key}",
+                project=cfg.project,
+                secret_id=secret_id,
+                replication=replication_policy,
+                labels={**args.labels, "aragora-secret": key},
+                # Both guards: GCP refuses the delete, and Pulumi refuses to plan it.
+                deletion_protection=True,
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            self.secret_ids[key] = secret.id
+
+        if cfg.audit_logs:
+            # Authoritative for this service in the project: it replaces any other
+            # audit config for secretmanager.googleapis.com (never mix with projects.IAMPolicy).
+            gcp.projects.IAMAuditConfig(
+                f"{name}-data-access-logs",
+                project=cfg.project,
+                service="secretmanager.googleapis.com",
+                audit_log_configs=[{"log_type": "DATA_READ"}],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.register_outputs({"secret_ids": self.secret_ids})

@@ -1,0 +1,81 @@
+"""The GCP backend's config keys: one field per ``Pulumi.yaml`` key, rule and message beside it."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from infra.fields import BackendSettings, Flag, choice, reject, text, text_list
+
+
+class GcpIdentity(StrEnum):
+    GSA = "gsa"
+    """A Google service account impersonated through Workload Identity."""
+    DIRECT = "direct"
+    """Direct Workload Identity Federation: the Kubernetes service account is the principal."""
+
+
+PROJECT_ID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
+PROJECT_RULE = "a GCP project id: 6-30 of a-z, 0-9, '-', starting with a letter"
+REGION = r"[a-z]+-[a-z]+[0-9]{1,2}"
+KMS_KEY = (
+    rf"projects/{PROJECT_ID}/locations/(?P<location>[a-z0-9-]+)/keyRings/[A-Za-z0-9_-]{{1,63}}/cryptoKeys/[A-Za-z0-9_-]{{1,63}}"
+)
+
+
+class GcpSettings(BackendSettings):
+    name: ClassVar[str] = "gcp"
+    store_name: ClassVar[str] = "gcp-secret-manager"
+
+    project: text(PROJECT_ID, PROJECT_RULE, optional=True) = Field(alias="gcpProject")
+    project_number: text(r"[1-9][0-9]{5,19}", "a GCP project number, digits only, e.g. 123456789012", optional=True) = Field(
+        alias="gcpProjectNumber"
+    )
+    identity: choice(GcpIdentity) = Field(alias="gcpIdentity")
+    replica_locations: text_list(REGION, "GCP regions, e.g. [us-east1, europe-west4]") = Field(alias="gcpReplicaLocations")
+    kms_key_name: text(KMS_KEY, "a Cloud KMS key, projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>", optional=True) = Field(
+        alias="gcpKmsKeyName"
+    )
+    cluster_location: text(
+        rf"{REGION}(?:-[a-z])?", "a GKE cluster location, a region or zone, e.g. us-east1 or us-east1-b", optional=True
+    ) = Field(alias="gcpClusterLocation")
+    cluster_name: text(
+        r"[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?", "a GKE cluster name: up to 40 of a-z, 0-9, '-', starting with a letter", optional=True
+    ) = Field(alias="gcpClusterName")
+    cluster_project: text(PROJECT_ID, PROJECT_RULE, optional=True) = Field(alias="gcpClusterProject")
+    audit_logs: Flag = Field(alias="gcpAuditLogs")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GcpSettings:
+        if self.project is None:
+            reject("gcpProject", "", "is missing (required when backend is gcp)")
+        if self.identity is GcpIdentity.DIRECT and self.project_number is None:
+            reject("gcpProjectNumber", "", "is missing (required when gcpIdentity is direct)")
+        if self.cluster_name and not self.cluster_location:
+            reject("gcpClusterLocation", "", "is missing (required when gcpClusterName is set)")
+        key = re.fullmatch(KMS_KEY, self.kms_key_name or "", re.ASCII)
+        if key:
+            where = key["location"]
+            if not self.replica_locations and where != "global":
+                reject("gcpKmsKeyName", self.kms_key_name, f"is in {where} and cannot encrypt automatically replicated secrets (allowed: a key in global, or gcpReplicaLocations [{where}])")
+            if self.replica_locations and self.replica_locations != (where,):
+                reject("gcpKmsKeyName", self.kms_key_name, f"is in {where}, not the one replica region (allowed: gcpReplicaLocations [{where}])")
+        return self
+
+    @property
+    def pool_project(self) -> str:
+        """Project whose ``<project>.svc.id.goog`` Workload Identity pool the cluster uses."""
+        return self.cluster_project or self.project or ""
+
+    @property
+    def store_workload_identity(self) -> dict[str, str]:
+        """``clusterLocation``/``clusterName``/``clusterProjectID`` for the store, when known."""
+        known = (
+            ("clusterLocation", self.cluster_location),
+            ("clusterName", self.cluster_name),
+            ("clusterProjectID", self.cluster_project),
+        )
+        return {k: v for k, v in known if v}

@@ -1,0 +1,1 @@
+"""Vault / OpenBao KV v2 backend: settings, declaration and its component."""

@@ -1,0 +1,97 @@
+"""The Vault backend's config keys: one field per ``Pulumi.yaml`` key, rule and message beside it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from infra.durations import go_duration_seconds
+from infra.fields import BackendSettings, choice, duration, reject, text
+
+
+class VaultTokenReviewer(StrEnum):
+    ESO = "eso"
+    """Vault reviews ESO's JWT with that same JWT: ESO needs system:auth-delegator."""
+    VAULT = "vault"
+    """Vault has its own reviewer JWT (e.g. runs in-cluster): no extra binding."""
+
+
+class VaultAuditType(StrEnum):
+    NONE = "none"
+    FILE = "file"
+    SOCKET = "socket"
+
+
+@dataclass(frozen=True)
+class VaultAudit:
+    """An audit device: ``file`` writes to a path, ``socket`` to ``host:port``."""
+
+    type: VaultAuditType
+    target: str
+
+
+# TLS only: ESO's login token and every value cross this connection.
+HTTPS_URL = r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!-~]*)?"
+MOUNT = r"[a-z0-9][a-z0-9_-]{0,62}(?:/[a-z0-9][a-z0-9_-]{0,62})*"
+MOUNT_RULE = "a Vault mount path: lower-case segments of a-z, 0-9, '-', '_', no leading or trailing '/'"
+AUDIENCE = r"[!-)+-~]{1,256}"
+AUDIENCE_RULE = "one token audience, printable ASCII without spaces or '*', e.g. vault"
+_AUDIT_TARGETS = {
+    VaultAuditType.FILE: (r"/[A-Za-z0-9._/-]{1,255}", "an absolute file path, e.g. /vault/logs/aragora-audit.log"),
+    VaultAuditType.SOCKET: (r"[A-Za-z0-9.-]{1,253}:[0-9]{1,5}", "host:port of the audit socket, e.g. audit.example.com:9090"),
+}
+
+
+class VaultSettings(BackendSettings):
+    name: ClassVar[str] = "vault"
+    store_name: ClassVar[str] = "vault"
+
+    address: text(HTTPS_URL, "an https URL, e.g. https://vault.example.com:8200", optional=True) = Field(alias="vaultAddress")
+    kv_mount: text(MOUNT, MOUNT_RULE) = Field(alias="vaultKvMount")
+    auth_mount: text(MOUNT, MOUNT_RULE) = Field(alias="vaultAuthMount")
+    kubernetes_host: text(
+        HTTPS_URL, "an https URL of the API server, e.g. https://kubernetes.default.svc", optional=True
+    ) = Field(alias="vaultKubernetesHost")
+    kubernetes_ca_cert: text(
+        r"-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?",
+        "a PEM certificate (-----BEGIN CERTIFICATE----- ...)",
+        optional=True,
+    ) = Field(alias="vaultKubernetesCaCert")
+    kubernetes_issuer: text(r"[!-~]{1,512}", "a token issuer, e.g. https://kubernetes.default.svc.cluster.local", optional=True) = Field(
+        alias="vaultKubernetesIssuer"
+    )
+    token_reviewer: choice(VaultTokenReviewer) = Field(alias="vaultTokenReviewer")
+    token_ttl: duration(300, 24 * 3600, "5m..24h", "ESO logs in again when its token expires") = Field(alias="vaultTokenTtl")
+    audience: text(AUDIENCE, AUDIENCE_RULE) = Field(alias="vaultAudience")
+    kubernetes_api_audience: text(AUDIENCE, AUDIENCE_RULE) = Field(alias="vaultKubernetesApiAudience")
+    audit_type: choice(VaultAuditType) = Field(alias="vaultAuditType")
+    audit_target: text(r"[!-~]{1,260}", "a file path or host:port", optional=True) = Field(alias="vaultAuditTarget")
+    ca_bundle: text(r"[A-Za-z0-9+/]+={0,2}", "a base64-encoded PEM bundle", optional=True) = Field(alias="vaultCaBundle")
+
+    @model_validator(mode="after")
+    def _required_for_this_backend(self) -> VaultSettings:
+        if self.address is None:
+            reject("vaultAddress", "", "is missing (required when backend is vault)")
+        if self.kubernetes_host is None:
+            reject("vaultKubernetesHost", "", "is missing (required when backend is vault)")
+        if self.audit_type is not VaultAuditType.NONE:
+            pattern, allowed = _AUDIT_TARGETS[self.audit_type]
+            target = self.audit_target or ""
+            if not re.fullmatch(pattern, target, re.ASCII):
+                reject("vaultAuditTarget", target, f"is not allowed (allowed with vaultAuditType {self.audit_type}: {allowed})")
+        return self
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return int(go_duration_seconds(self.token_ttl) or 0)
+
+    @property
+    def audit(self) -> VaultAudit | None:
+        if self.audit_type is VaultAuditType.NONE:
+            return None
+        assert self.audit_target
+        return VaultAudit(self.audit_type, self.audit_target)

@@ -1,0 +1,181 @@
+"""Offline plan: run the real stack program under Pulumi's mock runtime.
+
+    python -m stacktools.plan --stack staging [--config-file FILE] [--out DIR]
+    python -m stacktools.plan --config-file examples/vault/Pulumi.production.yaml
+
+There is no Pulumi CLI or cloud here, so this does what ``pulumi preview``
+would do up to the provider calls (``recorder``): it applies ``Pulumi.yaml``
+defaults and the stack's config the way the CLI does, runs ``infra/`` exactly
+as the language host runs it, records every resource registration and prints
+the resource tree. With ``--out`` it writes ``resources.json``,
+``outputs.json``, ``manifests/``, ``policies/`` and ``graph.dot``. Without
+``--stack``, a ``--config-file`` named ``Pulumi.<stack>.yaml`` names the stack.
+
+With ``--diff BASE_DIR`` (an earlier ``--out``) it prints what changed
+against that plan instead of the tree.
+
+Exit status: 0 rendered (with ``--diff``: no changes), 1 changes (``--diff``
+only), 2 invalid config or unreadable base (one line on stderr, nothing declared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.fields import PROJECT, ConfigError
+from stacktools import graph, plandiff
+from stacktools.recorder import Plan, render
+from stacktools.stackfiles import stack_config, stack_of
+
+# --- output -------------------------------------------------------------------------
+
+
+def tree(plan: Plan) -> str:
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for r in plan.resources:
+        children.setdefault(r["parent"], []).append(r)
+    roots = [r for r in plan.resources if r["type"] == "pulumi:pulumi:Stack"]
+    root_urn = roots[0]["urn"] if roots else None
+    rows = [("", "pulumi:pulumi:Stack", f"{PROJECT}-{plan.stack}", "")]
+
+    def walk(parent: str | None, prefix: str) -> None:
+        kids = children.get(parent, [])
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            flags = ", ".join(f for f, on in (("protect", r["protect"]), ("retain", r["retain_on_delete"])) if on)
+            rows.append((prefix + ("└─ " if last else "├─ "), r["type"], r["name"], f"[{flags}]" if flags else ""))
+            walk(r["urn"], prefix + ("   " if last else "│  "))
+
+    walk(root_urn, "")
+    width = max(len(p) + len(t) for p, t, _, _ in rows) + 2
+    lines = [f"Previewing update ({plan.stack}) — offline, provider calls mocked", "", f"     {'Type':<{width}}Name"]
+    for prefix, type_, name, flags in rows:
+        lines.append(f" +   {prefix + type_:<{width}}{name} {flags}".rstrip())
+    count = len([r for r in plan.resources if r["type"] != "pulumi:pulumi:Stack"])
+    lines += ["", "Resources:", f"    + {count + 1} to create ({count} resources and the stack)"]
+    return "\n".join(lines)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+_MANIFEST_HEAD = ("apiVersion", "kind", "metadata")
+
+
+def _manifest(r: dict[str, Any]) -> dict[str, Any]:
+    """The object as kubectl would show it: apiVersion, kind, metadata first, then the rest."""
+    body = _sorted(r["inputs"])
+    return {**{k: body[k] for k in _MANIFEST_HEAD if k in body}, **{k: v for k, v in body.items() if k not in _MANIFEST_HEAD}}
+
+
+def _manifest_filename(m: dict[str, Any]) -> str:
+    meta = m.get("metadata", {})
+    parts = [m["kind"].lower(), meta.get("namespace"), meta.get("name")]
+    return "-".join(p for p in parts if p) + ".yaml"
+
+
+def _pretty_json(document: str) -> str:
+    return json.dumps(json.loads(document), indent=2) + "\n"
+
+
+def policy_documents(plan: Plan) -> dict[str, str]:
+    """``{file name: text}`` for every access document the stack declares.
+
+    IAM policies and trust policies as ``.json``, Vault policies as ``.hcl``,
+    GCP per-secret bindings as one ``.json`` list.
+    """
+    docs: dict[str, str] = {}
+    for r in plan.of_type("aws:iam/policy:Policy"):
+        docs[f"{r['inputs']['name']}.json"] = _pretty_json(r["inputs"]["policy"])
+    for r in plan.of_type("aws:iam/role:Role"):
+        docs[f"{r['inputs']['name']}-trust.json"] = _pretty_json(r["inputs"]["assumeRolePolicy"])
+    for r in plan.of_type("vault:index/policy:Policy"):
+        docs[f"{r['inputs']['name']}.hcl"] = r["inputs"]["policy"]
+    bindings = [
+        {k: r["inputs"][k] for k in ("secretId", "role", "member")}
+        for r in plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    ]
+    if bindings:
+        docs[f"gcp-{plan.stack}-secret-accessors.json"] = json.dumps(sorted(bindings, key=lambda b: b["secretId"]), indent=2) + "\n"
+    return docs
+
+
+def write(plan: Plan, out: Path) -> str | None:
+    """Write every plan file to ``out``; returns a note when graph.svg could not be drawn."""
+    (out / "manifests").mkdir(parents=True, exist_ok=True)
+    (out / "policies").mkdir(parents=True, exist_ok=True)
+    (out / "resources.json").write_text(json.dumps(plan.resources, indent=2, sort_keys=True) + "\n")
+    (out / "outputs.json").write_text(json.dumps(plan.outputs, indent=2, sort_keys=True) + "\n")
+    for r in plan.k8s_objects():
+        m = _manifest(r)
+        (out / "manifests" / _manifest_filename(m)).write_text(yaml.safe_dump(m, sort_keys=False))
+    for r in plan.of_type("kubernetes:helm.sh/v3:Release"):
+        i = r["inputs"]
+        release = {
+            "chart": i.get("chart"),
+            "version": i.get("version"),
+            "repository": (i.get("repositoryOpts") or {}).get("repo"),
+            "namespace": i.get("namespace"),
+            "values": _sorted(i.get("values", {})),
+        }
+        (out / "manifests" / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
+    for fname, text in policy_documents(plan).items():
+        (out / "policies" / fname).write_text(text)
+    return graph.write(plan.resources, f"{PROJECT}/{plan.stack}", out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacktools.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", help="stack name (the environment); default: from a --config-file named Pulumi.<stack>.yaml")
+    parser.add_argument("--config-file", type=Path, help="read the stack config from FILE instead of Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, help="write resources.json, outputs.json, manifests/, policies/, graph.dot to DIR")
+    parser.add_argument("--diff", type=Path, metavar="BASE_DIR", help="show changes against an earlier --out directory")
+    parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext and exit (CI)")
+    args = parser.parse_args(argv)
+    args.stack = args.stack or (stack_of(args.config_file) if args.config_file else None)
+    if not args.stack:
+        parser.error("--stack is required unless --config-file is named Pulumi.<stack>.yaml")
+    if args.print_kube_context:
+        try:
+            print(stack_config(args.stack, args.config_file)[f"{PROJECT}:kubeContext"])
+        except (ConfigError, KeyError):
+            print(f"error: {PROJECT}:kubeContext: missing in the {args.stack} stack config", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        base = json.loads((args.diff / "resources.json").read_text()) if args.diff else None
+    except (OSError, ValueError) as err:
+        print(f"error: --diff: cannot read {args.diff}/resources.json ({type(err).__name__})", file=sys.stderr)
+        return 2
+    try:
+        plan = render(args.stack, args.config_file)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.out:
+        note = write(plan, args.out)
+        if note:
+            print(note, file=sys.stderr)
+    if base is not None:
+        changes = plandiff.diff(base, plan.resources)
+        print(plandiff.render_text(changes))
+        return 1 if changes.has_changes else 0
+    print(tree(plan))
+    if args.out:
+        print(f"\nwrote {args.out}/resources.json, outputs.json, manifests/, policies/, graph.dot")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Helpers the tests share: plans of every stack file and example, rendered once each.
+
+Environments are never named here: the stacks are whatever ``Pulumi.*.yaml``
+files the project (and each example directory) holds.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.catalog import Catalog
+from stacktools import recorder
+from stacktools.stackfiles import ROOT, encode_value, environments, stack_of
+
+STACKS: tuple[str, ...] = tuple(environments(ROOT))
+"""Every shipped stack (environment)."""
+
+EXAMPLE_DIRS: tuple[Path, ...] = tuple(sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()))
+EXAMPLES: dict[str, Path] = {
+    f"{d.name}-{stack}": d / f"Pulumi.{stack}.yaml" for d in EXAMPLE_DIRS for stack in environments(d)
+}
+"""``{"<backend>-<stack>": stack file}`` of every example."""
+
+PLANS: dict[str, tuple[str, Path | None]] = {
+    **{s: (s, None) for s in STACKS},
+    **{name: (stack_of(path) or "", path) for name, path in EXAMPLES.items()},
+}
+"""Every configuration the project ships: ``{name: (stack, config file or None)}``."""
+
+SETS: dict[str, dict[str, tuple[str, Path | None]]] = {
+    "project": {s: (s, None) for s in STACKS},
+    **{d.name: {s: (s, d / f"Pulumi.{s}.yaml") for s in environments(d)} for d in EXAMPLE_DIRS},
+}
+"""Groups of stacks that are deployed side by side: the project's own, and each example directory's."""
+
+ANY_STACK = STACKS[0]
+"""A valid stack to derive single-key variations from."""
+
+
+@cache
+def _cached(stack: str, config_file: str | None, overrides: tuple, secrets: Catalog | None) -> recorder.Plan:
+    return recorder.render(stack, Path(config_file) if config_file else None, dict(overrides), secrets)
+
+
+def render(
+    stack: str, config_file: str | Path | None = None, *, secrets: Catalog | None = None, **overrides: Any
+) -> recorder.Plan:
+    """A plan of ``stack``; ``overrides`` set single config keys (camelCase, project namespace)."""
+    encoded = tuple(sorted((k, encode_value(v)) for k, v in overrides.items()))
+    return _cached(stack, str(config_file) if config_file else None, encoded, secrets)
+
+
+def backend_of(name: str) -> str:
+    stack, config_file = PLANS[name]
+    return configured(stack, "backend", config_file)
+
+
+def plans_of(backend: str) -> list[str]:
+    """Names of the shipped stacks and examples that use ``backend``."""
+    return [name for name in PLANS if backend_of(name) == backend]
+
+
+def render_named(name: str, **overrides: Any) -> recorder.Plan:
+    stack, config_file = PLANS[name]
+    return render(stack, config_file, **overrides)
+
+
+def doc(resource: dict, key: str) -> dict:
+    """A JSON document input (IAM policies are strings on the wire)."""
+    return json.loads(resource["inputs"][key])
+
+
+def stack_file_value(stack: str, key: str, config_file: Path | None = None) -> Any:
+    path = config_file or ROOT / f"Pulumi.{stack}.yaml"
+    return (yaml.safe_load(path.read_text())["config"] or {}).get(f"aragora-secrets:{key}")
+
+
+def declared_default(key: str) -> Any:
+    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"][key].get("default")
+
+
+def configured(stack: str, key: str, config_file: Path | None = None) -> Any:
+    """The value a stack runs with: its stack file's, else the project default."""
+    value = stack_file_value(stack, key, config_file)
+    return declared_default(key) if value is None else value
