@@ -47,7 +47,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         accounts = p.get("allowedAccountIds") or []
         accounts = json.loads(accounts) if isinstance(accounts, str) else accounts
         account = accounts[0] if accounts else "000000000000"
-        project = p.get("project", "example-project")
+        # A GCP resource's own `project` wins over its provider's, as in the provider.
+        project = inputs.get("project") or p.get("project", "example-project")
         seed = f"{account}/{region}/{project}/{args.typ}/{args.name}"
         typ = args.typ
 

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import os
 import runpy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,7 +154,7 @@ class Recording:
         return [r["type"] for r in self.plan.resources if r["type"] != "pulumi:pulumi:Stack"]
 
 
-def _run_program(stack: str, config: Mapping[str, str], secrets: Catalog | None) -> Recording:
+def _run(stack: str, config: Mapping[str, str], program: Callable[[], None]) -> Recording:
     pulumi.runtime.set_all_config(dict(config))
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)
@@ -162,13 +162,6 @@ def _run_program(stack: str, config: Mapping[str, str], secrets: Catalog | None)
     # set_mocks registers a root stack of its own; the language host's
     # run_in_stack registers the one the program's exports go to.
     pulumi.runtime.settings.set_root_resource(None)
-    if secrets is None:
-        # Exactly as the language host runs `main: infra/`: runpy, cwd = project root.
-        def program() -> None:
-            runpy.run_path(str(ROOT / "infra"), run_name="__main__")
-    else:
-        def program() -> None:
-            stack_mod.build(config_mod.load(), secrets)
     error = None
     cwd = os.getcwd()
     os.chdir(ROOT)
@@ -182,6 +175,18 @@ def _run_program(stack: str, config: Mapping[str, str], secrets: Catalog | None)
     # Registration order depends on when inputs resolve; URN order does not.
     resources = sorted(monitor.registrations, key=lambda r: r["urn"])
     return Recording(Plan(stack, resources, monitor.stack_outputs, dict(config)), error)
+
+
+def _stack_program(secrets: Catalog | None) -> Callable[[], None]:
+    if secrets is None:
+        # Exactly as the language host runs `main: infra/`: runpy, cwd = project root.
+        return lambda: runpy.run_path(str(ROOT / "infra"), run_name="__main__")
+    return lambda: stack_mod.build(config_mod.load(), secrets)
+
+
+def declare(program: Callable[[], None], stack: str = "unit") -> Plan:
+    """What ``program`` declares under the mocks, with no stack config: for one component, built alone."""
+    return contextvars.Context().run(_run, stack, {}, program).plan
 
 
 def _close_loops(thread_loops: set[asyncio.AbstractEventLoop]) -> None:
@@ -218,7 +223,7 @@ def record(
             config.pop(full, None)
         else:
             config[full] = encode_value(value)
-    return contextvars.Context().run(_run_program, stack, config, secrets)
+    return contextvars.Context().run(_run, stack, config, _stack_program(secrets))
 
 
 def render(
