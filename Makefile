@@ -1,11 +1,11 @@
 # Two set-up commands, each self-sufficient on a fresh machine with Python 3.11+:
-#   make plan   offline plan of STACK (default staging; any Pulumi.<stack>.yaml): resource tree; OUT=dir writes the files
+#   make plan   offline plan of STACK (any Pulumi.<stack>.yaml; default the first by name): resource tree; OUT=dir writes the files
 #   make test   the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STACK  ?= staging
-STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+STACKS := $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
+STACK  ?= $(firstword $(STACKS))
 
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed

@@ -1,7 +1,7 @@
 """Day-2 operations on a deployed stack: force a re-sync, verify the sync.
 
-    python -m stacktools.ops force-sync --stack staging [--restart deployment/aragora]
-    python -m stacktools.ops verify --stack staging
+    python -m stacktools.ops force-sync --stack <stack> [--restart deployment/aragora]
+    python -m stacktools.ops verify --stack <stack>
 
 What to touch comes from the catalog's sync classes (which Secret each class
 writes, whether a force-sync is safe for it, whether it must be synced) and

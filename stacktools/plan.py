@@ -1,7 +1,7 @@
 """Offline plan: run the real stack program under Pulumi's mock runtime.
 
-    python -m stacktools.plan --stack staging [--config-file FILE] [--out DIR]
-    python -m stacktools.plan --config-file examples/vault/Pulumi.production.yaml
+    python -m stacktools.plan --stack <stack> [--config-file FILE] [--out DIR]
+    python -m stacktools.plan --config-file examples/<backend>/Pulumi.<stack>.yaml
 
 There is no Pulumi CLI or cloud here, so this does what ``pulumi preview``
 would do up to the provider calls (``recorder``): it applies ``Pulumi.yaml``

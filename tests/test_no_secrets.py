@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import PLANS, ROOT
+from tests.support import PLANS, ROOT, STACKS
 
 HOOK = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--baseline", str(ROOT / ".secrets.baseline")]
 
@@ -24,7 +24,7 @@ def _tracked_files() -> list[str]:
 
 def test_secret_scanner_finds_nothing_in_the_tree():
     files = _tracked_files()
-    assert "Pulumi.staging.yaml" in files and "infra/config.py" in files
+    assert f"Pulumi.{STACKS[0]}.yaml" in files and "infra/config.py" in files
     result = subprocess.run([*HOOK, *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 

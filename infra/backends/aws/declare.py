@@ -35,7 +35,7 @@ def declare(
 ) -> Declared:
     stack_tags = tags(environment)
     # allowed_account_ids makes the provider refuse credentials of any other
-    # account: a staging run can never touch production.
+    # account: one environment's run can never touch another's account.
     provider = aws.Provider(
         "aws",
         region=settings.region,
