@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from stacktools.stackfiles import environments
+from infra.stackfiles import environments
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

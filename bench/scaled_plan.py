@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from infra import catalog
+from infra.stackfiles import environments
 from stacktools import plan, recorder
-from stacktools.stackfiles import environments
 
 
 def scaled(factor: int) -> catalog.Catalog:

@@ -18,11 +18,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pydantic import Field
 
+from infra import separation, stackfiles
 from infra.backends import REGISTRY, BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
 from infra.fields import (
@@ -38,6 +40,7 @@ from infra.fields import (
     quote_key,
     text,
 )
+from infra.separation import Claim
 
 # A Kubernetes label value that also fits every name the environment goes
 # into: IAM role and KMS alias names, GCP service-account ids (6-30 characters,
@@ -133,12 +136,39 @@ def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
 
 
+def claims(cfg: StackConfig) -> list[Claim]:
+    """What this stack must own alone among the project's stacks."""
+    context = cfg.common.kube_context
+    return [Claim("kubeContext", f"context/{context}", context, "a context of this environment's own cluster"), *cfg.backend.exclusive()]
+
+
+def check_separation(cfg: StackConfig, directory: Path) -> None:
+    """Refuse ``cfg`` when it shares a claim with another stack file of ``directory``.
+
+    A stack file that does not parse is left out here: its own run reports it.
+    """
+    others = {}
+    for stack in stackfiles.environments(directory):
+        if stack == cfg.environment:
+            continue
+        try:
+            other = parse(project_keys(stackfiles.stack_config(stack, stackfiles.stack_file(stack, directory))), stack)
+        except ConfigError:
+            continue
+        others[stack] = claims(other)
+    separation.check(cfg.environment, claims(cfg), others)
+
+
 def load() -> StackConfig:
-    """Read and validate this stack's config. Raises ``ConfigError``.
+    """Read and validate this stack's config, and compare it with the project's other stacks.
 
     ``pulumi.Config`` can only look keys up, and unknown keys must be reported,
     so this reads the runtime's whole config map (set by the language host, or
-    by the offline plan's mocks).
+    by the offline plan's mocks). The other stacks are the ``Pulumi.<stack>.yaml``
+    files of the working directory, the project's root under the CLI.
+    Raises ``ConfigError``.
     """
     merged = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    return parse(project_keys(merged), pulumi.get_stack())
+    cfg = parse(project_keys(merged), pulumi.get_stack())
+    check_separation(cfg, Path.cwd())
+    return cfg

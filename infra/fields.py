@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import re
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn
 
 import pulumi
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from infra.durations import go_duration_seconds
+
+if TYPE_CHECKING:
+    from infra.separation import Claim
 
 PROJECT = "aragora-secrets"
 
@@ -185,3 +188,7 @@ class BackendSettings(Settings):
     """The ``backend`` config value that selects this backend."""
     store_name: ClassVar[str]
     """Name of the ClusterSecretStore the ExternalSecrets reference."""
+
+    def exclusive(self) -> list[Claim]:
+        """What no other environment of the project may also use (``infra.separation``)."""
+        return []

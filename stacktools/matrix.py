@@ -19,7 +19,7 @@ import sys
 
 from infra.config import DriftCheck, StackConfig, parse, project_keys
 from infra.fields import ConfigError
-from stacktools.stackfiles import environments, stack_config
+from infra.stackfiles import environments, stack_config
 
 DAILY_HOUR = 5
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from infra import catalog
 from infra.config import parse, project_keys
 from infra.fields import PROJECT, ConfigError
-from stacktools.stackfiles import ROOT, stack_config
+from infra.stackfiles import ROOT, stack_config
 
 
 class OpsError(Exception):

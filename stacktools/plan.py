@@ -29,9 +29,9 @@ from typing import Any
 import yaml
 
 from infra.fields import PROJECT, ConfigError
+from infra.stackfiles import stack_config, stack_of
 from stacktools import graph, plandiff
 from stacktools.recorder import Plan, render
-from stacktools.stackfiles import stack_config, stack_of
 
 # --- output -------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from infra import config as config_mod
 from infra import stack as stack_mod
 from infra.catalog import Catalog
 from infra.fields import PROJECT, ConfigError
+from infra.stackfiles import ROOT, encode_value, stack_config
 from stacktools.mocks import PlanMocks
-from stacktools.stackfiles import ROOT, encode_value, stack_config
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -154,7 +154,7 @@ class Recording:
         return [r["type"] for r in self.plan.resources if r["type"] != "pulumi:pulumi:Stack"]
 
 
-def _run(stack: str, config: Mapping[str, str], program: Callable[[], None]) -> Recording:
+def _run(stack: str, config: Mapping[str, str], program: Callable[[], None], workdir: Path = ROOT) -> Recording:
     pulumi.runtime.set_all_config(dict(config))
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)
@@ -164,7 +164,9 @@ def _run(stack: str, config: Mapping[str, str], program: Callable[[], None]) -> 
     pulumi.runtime.settings.set_root_resource(None)
     error = None
     cwd = os.getcwd()
-    os.chdir(ROOT)
+    # The CLI runs the program in the project root, next to the stack files;
+    # a --config-file elsewhere brings its own directory's stack files along.
+    os.chdir(workdir)
     try:
         _sync_await(pulumi.runtime.run_in_stack(program))
     except ConfigError as err:
@@ -223,7 +225,8 @@ def record(
             config.pop(full, None)
         else:
             config[full] = encode_value(value)
-    return contextvars.Context().run(_run, stack, config, _stack_program(secrets))
+    workdir = config_file.resolve().parent if config_file else ROOT
+    return contextvars.Context().run(_run, stack, config, _stack_program(secrets), workdir)
 
 
 def render(

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from infra.catalog import Catalog
+from infra.stackfiles import ROOT, encode_value, environments, stack_of
 from stacktools import recorder
-from stacktools.stackfiles import ROOT, encode_value, environments, stack_of
 
 STACKS: tuple[str, ...] = tuple(environments(ROOT))
 """Every shipped stack (environment)."""
@@ -50,7 +50,8 @@ def _cached(stack: str, config_file: str | None, overrides: tuple, secrets: Cata
 def render(
     stack: str, config_file: str | Path | None = None, *, secrets: Catalog | None = None, **overrides: Any
 ) -> recorder.Plan:
-    """A plan of ``stack``; ``overrides`` set single config keys (camelCase, project namespace)."""
+    """A plan of ``stack``, cached by arguments (stack files must not change between calls);
+    ``overrides`` set single config keys (camelCase, project namespace)."""
     encoded = tuple(sorted((k, encode_value(v)) for k, v in overrides.items()))
     return _cached(stack, str(config_file) if config_file else None, encoded, secrets)
 

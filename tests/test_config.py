@@ -13,12 +13,11 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
-from infra import config
+from infra import config, stackfiles
 from infra.backends import REGISTRY
 from infra.backends.aws.settings import AwsIdentity, Irsa, PodIdentity, partition_of
 from infra.durations import go_duration_seconds
 from infra.fields import ConfigError, Settings
-from stacktools import stackfiles
 from stacktools.recorder import render
 from tests.support import PLANS, STACKS, plans_of
 

@@ -133,10 +133,14 @@ def test_external_secrets_read_one_gcp_secret_per_value_without_property(gplan):
     assert refs == {e.env_var: {"key": f"aragora-{gplan.stack}-{e.slug}"} for e in catalog.CATALOG}
 
 
-def test_two_environments_never_share_a_secret_id_even_in_one_project():
+def test_two_environments_never_share_a_secret_id_even_in_one_project(tmp_path):
     a = render(*GSA)
     other = next(PLANS[n][0] for n in GCP_PLANS if PLANS[n][0] != a.stack)
-    b = render(other, GSA[1])  # another environment, same stack file, so the same project
+    # Another environment with the same stack file, so the same project; alone in
+    # its directory, as the separation check would refuse the shared project.
+    alone = tmp_path / f"Pulumi.{other}.yaml"
+    alone.write_text(GSA[1].read_text())
+    b = render(other, alone)
     ids = [{r["inputs"]["secretId"] for r in p.of_type(SECRET)} for p in (a, b)]
     assert ids[0] and ids[1] and not ids[0] & ids[1]
 

@@ -13,10 +13,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra import config
+from infra import config, stackfiles
 from infra.fields import ConfigError
 from stacktools import plan as plan_cmd
-from stacktools import recorder, stackfiles
+from stacktools import recorder
 from tests.support import PLANS, plans_of
 
 P = "aragora-secrets"

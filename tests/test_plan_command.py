@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacktools import recorder, stackfiles
+from infra import stackfiles
+from stacktools import recorder
 from tests.support import ROOT, STACKS, render
 
 

@@ -23,6 +23,7 @@ BASE = {
     "vaultAuditType": "socket",
     "vaultAuditTarget": "audit.example:9090",
     "vaultCaBundle": "",
+    "vaultAdoptKvMount": "false",
 }
 
 
@@ -56,6 +57,12 @@ def test_a_socket_audit_device_gets_its_address_and_none_declares_no_device():
     assert audit["inputs"]["type"] == "socket" and audit["inputs"]["options"] == {"address": "audit.example:9090"}
     assert audit["protect"] is True
     assert _plan(vaultAuditType="none", vaultAuditTarget="").of_type("vault:index/audit:Audit") == []
+
+
+def test_an_adopted_kv_mount_is_not_declared_but_the_policy_still_points_at_it():
+    plan = _plan(vaultAdoptKvMount="true")
+    assert plan.of_type("vault:index/mount:Mount") == []
+    assert 'path "kv-unit/data/aragora/unit/a"' in plan.one("vault:index/policy:Policy")["inputs"]["policy"]
 
 
 def test_with_vaults_own_reviewer_no_auth_delegator_binding_is_declared():

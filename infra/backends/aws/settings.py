@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from infra.fields import BackendSettings, choice, integer, reject, text
+from infra.separation import Claim
 
 
 class AwsIdentity(StrEnum):
@@ -93,6 +94,14 @@ class AwsSettings(BackendSettings):
         elif self.eks_cluster_name is None:
             reject("awsEksClusterName", "", "is missing (required when awsIdentity is pod-identity)")
         return self
+
+    def exclusive(self) -> list[Claim]:
+        if isinstance(self.trust, Irsa):
+            # The role trusts this provider: another environment on it could assume the role.
+            arn = self.trust.oidc_provider_arn
+            return [Claim("awsOidcProviderArn", f"oidc/{arn}", arn, "the OIDC provider of this environment's own cluster")]
+        cluster = f"eks/{self.account_id}/{self.region}/{self.trust.cluster_name}"
+        return [Claim("awsEksClusterName", cluster, self.trust.cluster_name, "this environment's own EKS cluster")]
 
     @property
     def partition(self) -> str:

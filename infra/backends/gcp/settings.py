@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from infra.fields import BackendSettings, Flag, choice, reject, text, text_list
+from infra.separation import Claim
 
 
 class GcpIdentity(StrEnum):
@@ -64,6 +65,15 @@ class GcpSettings(BackendSettings):
             if self.replica_locations and self.replica_locations != (where,):
                 reject("gcpKmsKeyName", self.kms_key_name, f"is in {where}, not the one replica region (allowed: gcpReplicaLocations [{where}])")
         return self
+
+    def exclusive(self) -> list[Claim]:
+        pool_key = "gcpClusterProject" if self.cluster_project else "gcpProject"
+        return [
+            Claim("gcpProject", f"gcp-secrets/{self.project}", self.project or "", "a project of this environment's own"),
+            # One pool per project: every cluster in it presents the same
+            # Workload Identity member for external-secrets/external-secrets.
+            Claim(pool_key, f"gcp-pool/{self.pool_project}", self.pool_project, "the Workload Identity pool of this environment's own cluster project"),
+        ]
 
     @property
     def pool_project(self) -> str:

@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
 from infra.durations import go_duration_seconds
-from infra.fields import BackendSettings, choice, duration, reject, text
+from infra.fields import BackendSettings, Flag, choice, duration, reject, text
+from infra.separation import Claim
 
 
 class VaultTokenReviewer(StrEnum):
@@ -71,6 +73,8 @@ class VaultSettings(BackendSettings):
     audit_type: choice(VaultAuditType) = Field(alias="vaultAuditType")
     audit_target: text(r"[!-~]{1,260}", "a file path or host:port", optional=True) = Field(alias="vaultAuditTarget")
     ca_bundle: text(r"[A-Za-z0-9+/]+={0,2}", "a base64-encoded PEM bundle", optional=True) = Field(alias="vaultCaBundle")
+    adopt_kv_mount: Flag = Field(alias="vaultAdoptKvMount")
+    """True: the KV mount exists and is someone else's; this stack declares no mount, only points at it."""
 
     @model_validator(mode="after")
     def _required_for_this_backend(self) -> VaultSettings:
@@ -84,6 +88,20 @@ class VaultSettings(BackendSettings):
             if not re.fullmatch(pattern, target, re.ASCII):
                 reject("vaultAuditTarget", target, f"is not allowed (allowed with vaultAuditType {self.audit_type}: {allowed})")
         return self
+
+    @property
+    def server(self) -> str:
+        """``host:port`` of ``vaultAddress``, as two stacks on one server would both spell it."""
+        url = urlsplit(self.address or "")
+        return f"{(url.hostname or '').lower()}:{url.port or 443}"
+
+    def exclusive(self) -> list[Claim]:
+        # Each cluster needs its own Kubernetes auth method (its host, CA, reviewer).
+        claims = [Claim("vaultAuthMount", f"vault-auth/{self.server}/{self.auth_mount}", self.auth_mount, "an auth mount of this environment's own on a shared server")]
+        if not self.adopt_kv_mount:
+            # An owned mount is declared (and protected) by one stack only.
+            claims.append(Claim("vaultKvMount", f"vault-kv/{self.server}/{self.kv_mount}", self.kv_mount, "a KV mount of this environment's own on a shared server, or vaultAdoptKvMount: true"))
+        return claims
 
     @property
     def token_ttl_seconds(self) -> int:

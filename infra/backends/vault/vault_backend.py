@@ -1,6 +1,7 @@
 """Vault (or OpenBao) as the secret backend of one environment.
 
-Owns: the KV v2 mount (protected: its data is the secrets), the read-only
+Owns: the KV v2 mount (protected: its data is the secrets; with
+``vaultAdoptKvMount`` someone else owns it and it is not declared), the read-only
 policy ``aragora-<env>``, the Kubernetes auth method with its config and the
 role ESO logs in with, the ``system:auth-delegator`` binding Vault's
 TokenReview needs when it reviews ESO's own JWT, and optionally an audit device.
@@ -76,22 +77,29 @@ class VaultBackend(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cfg = args.settings
 
-        mount = vault.Mount(
-            f"{name}-kv",
-            path=cfg.kv_mount,
-            type="kv",
-            options={"version": "2"},
-            description="KV v2: Aragora secrets (values written by operators, never by Pulumi)",
-            # Unmounting a KV engine destroys every secret in it.
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
+        mount_deps: list[pulumi.Resource] = []
+        if cfg.adopt_kv_mount:
+            # Someone else's mount: point at it, never declare (and so never delete) it.
+            self.mount_path = pulumi.Output.from_input(cfg.kv_mount)
+        else:
+            mount = vault.Mount(
+                f"{name}-kv",
+                path=cfg.kv_mount,
+                type="kv",
+                options={"version": "2"},
+                description="KV v2: Aragora secrets (values written by operators, never by Pulumi)",
+                # Unmounting a KV engine destroys every secret in it.
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            mount_deps.append(mount)
+            self.mount_path = mount.path
 
         self.policy_document = policy_hcl(args.environment, cfg.kv_mount, args.secret_paths)
         policy = vault.Policy(
             f"{name}-policy",
             name=role_name(args.environment),
             policy=self.policy_document,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[mount]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=mount_deps),
         )
 
         auth = vault.AuthBackend(
@@ -148,7 +156,6 @@ class VaultBackend(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
 
-        self.mount_path = mount.path
         self.policy_name = policy.name
         self.role_name = role.role_name
         self.register_outputs(

@@ -1,6 +1,8 @@
 """Stack files as the Pulumi CLI assembles them into the program's config.
 
-One loader for the offline plan, the tests, the CI matrix and ``ops``:
+One loader for the program (which compares its stack with the project's other
+stack files, ``infra.separation``), the offline plan, the tests, the CI matrix
+and ``ops``:
 ``Pulumi.yaml`` defaults first, then the stack file's ``config:`` block,
 values encoded the way the CLI hands them to the program (strings, lists as
 JSON). ``environments()`` lists the stacks of a directory: every

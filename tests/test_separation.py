@@ -1,0 +1,157 @@
+"""Cross-environment separation: two stack files of one project never share what keeps them apart.
+
+Each case writes two stack files side by side (as a project holds them) and
+renders one: a shared cluster context, OIDC provider, EKS cluster, GCP project
+or pool, or Vault mount is refused with one line naming the key and the other
+stack; what the rule allows renders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.fields import ConfigError
+from stacktools import plan as plan_cmd
+from stacktools.recorder import render  # uncached: these tests rewrite stack files in place
+from tests.support import PLANS, plans_of
+
+P = "aragora-secrets"
+
+
+def _config(name: str) -> dict:
+    stack, path = PLANS[name]
+    return yaml.safe_load((path or Path(f"Pulumi.{stack}.yaml")).read_text())["config"]
+
+
+AWS = _config(plans_of("aws")[0])
+VAULT = _config(plans_of("vault")[0])
+GCP = _config(plans_of("gcp")[0])
+
+
+def _write(directory: Path, stack: str, base: dict, **changes) -> Path:
+    config = {**base, **{f"{P}:{k}": v for k, v in changes.items()}}
+    path = directory / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def _refused(path: Path, stack: str, key: str, other: str) -> str:
+    with pytest.raises(ConfigError) as err:
+        render(stack, path)
+    message = str(err.value)
+    assert message.startswith(f"{P}:{key}: ") and f"is also stack {other}'s" in message and "\n" not in message, message
+    return message
+
+
+def _oidc(account: str, oidc_id: str = "0123456789ABCDEF0123456789ABCDEF", region: str = "us-east-1") -> str:
+    return f"arn:aws:iam::{account}:oidc-provider/oidc.eks.{region}.amazonaws.com/id/{oidc_id}"
+
+
+def _aws(directory, stack, account, context, oidc_id="0123456789ABCDEF0123456789ABCDEF", **changes):
+    return _write(directory, stack, AWS, awsAccountId=account, awsOidcProviderArn=_oidc(account, oidc_id), kubeContext=context, **changes)
+
+
+def test_a_shared_kube_context_is_refused_naming_the_other_stack(tmp_path):
+    _aws(tmp_path, "alpha", "111111111111", "one-cluster", "A" * 32)
+    path = _aws(tmp_path, "beta", "222222222222", "one-cluster", "B" * 32)
+    _refused(path, "beta", "kubeContext", "alpha")
+
+
+def test_trusting_another_environments_oidc_provider_is_refused(tmp_path):
+    _aws(tmp_path, "alpha", "111111111111", "ctx-a", "A" * 32)
+    path = _aws(tmp_path, "beta", "111111111111", "ctx-b", "A" * 32)
+    _refused(path, "beta", "awsOidcProviderArn", "alpha")
+
+
+def test_one_aws_account_with_two_clusters_is_allowed(tmp_path):
+    _aws(tmp_path, "alpha", "111111111111", "ctx-a", "A" * 32)
+    path = _aws(tmp_path, "beta", "111111111111", "ctx-b", "B" * 32)
+    plan = render("beta", path)
+    assert plan.one("aws:iam/role:Role")["inputs"]["name"] == "aragora-beta-eso"
+
+
+def test_two_pod_identity_stacks_on_one_eks_cluster_are_refused(tmp_path):
+    pod = {"awsIdentity": "pod-identity", "awsEksClusterName": "shared"}
+    _aws(tmp_path, "alpha", "111111111111", "ctx-a", "A" * 32, **pod)
+    path = _aws(tmp_path, "beta", "111111111111", "ctx-b", "B" * 32, **pod)
+    _refused(path, "beta", "awsEksClusterName", "alpha")
+    other = _aws(tmp_path, "beta", "111111111111", "ctx-b", "B" * 32, awsIdentity="pod-identity", awsEksClusterName="own")
+    assert render("beta", other).one("aws:eks/podIdentityAssociation:PodIdentityAssociation")["inputs"]["clusterName"] == "own"
+
+
+def test_one_gcp_project_for_two_environments_secrets_is_refused(tmp_path):
+    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpClusterProject="pool-a-proj")
+    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpClusterProject="pool-b-proj")
+    _refused(path, "beta", "gcpProject", "alpha")
+
+
+def test_one_workload_identity_pool_for_two_environments_is_refused(tmp_path):
+    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="shared-pool")
+    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="shared-pool")
+    _refused(path, "beta", "gcpClusterProject", "alpha")
+    # The pool of a project without gcpClusterProject is that project's own.
+    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="shared-pool", gcpClusterProject="")
+    with pytest.raises(ConfigError, match=r"is also stack alpha's"):
+        render("beta", path)
+
+
+def test_distinct_gcp_projects_and_pools_are_allowed(tmp_path):
+    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="pool-a-proj")
+    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="pool-b-proj")
+    assert render("beta", path).one("pulumi:providers:gcp")["inputs"]["project"] == "secrets-b-proj"
+
+
+def _vault(directory, stack, context, **changes):
+    return _write(directory, stack, VAULT, kubeContext=context, vaultAddress="https://vault.shared.example:8200", **changes)
+
+
+def test_one_vault_server_with_one_auth_mount_is_refused(tmp_path):
+    _vault(tmp_path, "alpha", "ctx-a", vaultKvMount="kv-a", vaultAuthMount="k8s")
+    path = _vault(tmp_path, "beta", "ctx-b", vaultKvMount="kv-b", vaultAuthMount="k8s")
+    _refused(path, "beta", "vaultAuthMount", "alpha")
+
+
+def test_one_vault_server_with_one_owned_kv_mount_is_refused(tmp_path):
+    _vault(tmp_path, "alpha", "ctx-a", vaultKvMount="kv", vaultAuthMount="k8s-a")
+    path = _vault(tmp_path, "beta", "ctx-b", vaultKvMount="kv", vaultAuthMount="k8s-b")
+    _refused(path, "beta", "vaultKvMount", "alpha")
+
+
+def test_one_vault_server_with_distinct_mounts_or_an_adopted_kv_mount_is_allowed(tmp_path):
+    _vault(tmp_path, "alpha", "ctx-a", vaultKvMount="kv-a", vaultAuthMount="k8s-a")
+    distinct = _vault(tmp_path, "beta", "ctx-b", vaultKvMount="kv-b", vaultAuthMount="k8s-b")
+    assert render("beta", distinct).one("vault:index/mount:Mount")["inputs"]["path"] == "kv-b"
+    _vault(tmp_path, "alpha", "ctx-a", vaultKvMount="kv", vaultAuthMount="k8s-a", vaultAdoptKvMount=True)
+    adopted = _vault(tmp_path, "beta", "ctx-b", vaultKvMount="kv", vaultAuthMount="k8s-b", vaultAdoptKvMount=True)
+    plan = render("beta", adopted)
+    assert plan.of_type("vault:index/mount:Mount") == []
+    assert 'path "kv/data/aragora/beta/' in plan.one("vault:index/policy:Policy")["inputs"]["policy"]
+
+
+def test_the_same_mounts_on_two_vault_servers_are_allowed(tmp_path):
+    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://vault-a.example:8200")
+    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault-b.example:8200")
+    assert render("beta", path).one("vault:index/authBackend:AuthBackend")
+
+
+def test_a_vault_server_is_the_same_however_its_address_is_spelt(tmp_path):
+    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://Vault.Example")
+    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault.example:443/")
+    _refused(path, "beta", "vaultAuthMount", "alpha")
+
+
+def test_a_conflict_exits_2_in_one_line_through_the_plan_command(tmp_path, capsys):
+    _aws(tmp_path, "alpha", "111111111111", "shared-ctx", "A" * 32)
+    path = _aws(tmp_path, "beta", "222222222222", "shared-ctx", "B" * 32)
+    assert plan_cmd.main(["--config-file", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {P}:kubeContext: 'shared-ctx' is also stack alpha's")
+
+
+def test_a_broken_neighbour_does_not_block_a_stack_its_own_run_reports_it(tmp_path):
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  aragora-secrets:kubeContext: 'has space'\n")
+    path = _aws(tmp_path, "beta", "222222222222", "ctx-b", "B" * 32)
+    assert render("beta", path).outputs["environment"] == "beta"
