@@ -81,6 +81,7 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
         ClusterSecretStoreArgs(
             store_name=declared.store_name,
             provider=declared.store_provider,
+            namespaces=[catalog.APP_NAMESPACE],
             # CRDs and webhook first, then every grant, or the store fails validation.
             depends_on=[eso.release, *declared.grants],
         ),

@@ -263,6 +263,42 @@ def eso_store_sa_namespace(args: ResourceValidationArgs, report: ReportViolation
             report(f"serviceAccountRef {ref.get('name')!r} has no namespace", None)
 
 
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _bounded(condition: Any) -> bool:
+    """True when a ``spec.conditions`` entry names namespaces, not "any namespace"."""
+    if not isinstance(condition, dict):
+        return False
+    names = condition.get("namespaces") or []
+    selector = condition.get("namespaceSelector") or {}
+    regexes = condition.get("namespaceRegexes") or []
+    by_name = bool(names) and all(isinstance(n, str) and _NAMESPACE.match(n) for n in names)
+    by_label = isinstance(selector, dict) and bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+    by_regex = bool(regexes) and all(
+        isinstance(r, str) and r.startswith("^") and r.endswith("$") and ".*" not in r and ".+" not in r for r in regexes
+    )
+    return by_name or by_label or by_regex
+
+
+@_rule(
+    "eso-store-namespace-bound",
+    "ClusterSecretStores are limited to named namespaces (spec.conditions): an unbounded store serves every namespace.",
+    "kubernetes:external-secrets.io/v1:ClusterSecretStore",
+)
+def eso_store_namespace_bound(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    spec = args.props.get("spec")
+    if not isinstance(spec, dict):
+        return
+    conditions = spec.get("conditions")
+    if not isinstance(conditions, list) or not conditions:
+        report("no spec.conditions: every namespace of the cluster may read through this store", None)
+        return
+    for condition in conditions:
+        if not _bounded(condition):
+            report(f"condition {condition!r} does not name namespaces (namespaces, a label selector, or anchored regexes without .*)", None)
+
+
 @_rule(
     "eso-refresh-interval-bounded",
     f"ExternalSecret refreshInterval is within {REFRESH_BOUNDS}.",
@@ -288,5 +324,6 @@ RULES: list[ResourceValidationPolicy] = [
     vault_k8s_role_bound,
     eso_chart_pinned,
     eso_store_sa_namespace,
+    eso_store_namespace_bound,
     eso_refresh_interval_bounded,
 ]

@@ -95,6 +95,7 @@ def test_pod_identity_mode_trusts_eks_pods_scoped_to_the_eso_service_account(nam
     assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
     assert statement["Condition"]["StringEquals"] == {
         "aws:SourceAccount": plan.setting("awsAccountId"),
+        "aws:RequestTag/eks-cluster-arn": f"arn:aws:eks:{plan.setting('awsRegion')}:{plan.setting('awsAccountId')}:cluster/aragora-example",
         "aws:RequestTag/kubernetes-namespace": "external-secrets",
         "aws:RequestTag/kubernetes-service-account": "external-secrets",
     }
@@ -103,6 +104,8 @@ def test_pod_identity_mode_trusts_eks_pods_scoped_to_the_eso_service_account(nam
     assert association["inputs"]["namespace"] == "external-secrets"
     assert association["inputs"]["serviceAccount"] == "external-secrets"
     assert association["inputs"]["roleArn"] == plan.outputs["awsRoleArn"]
+    # The conditions above match on these session tags: they must stay on.
+    assert association["inputs"]["disableSessionTags"] is False
 
 
 @pytest.mark.parametrize("name", AWS_PLANS)

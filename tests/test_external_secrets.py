@@ -36,15 +36,20 @@ def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(a
     store = aws_plan.one(STORE)["inputs"]
     assert store["apiVersion"] == "external-secrets.io/v1"
     assert store["metadata"]["name"] == "aws-secrets-manager"
-    assert store["spec"] == {
-        "provider": {
-            "aws": {
-                "service": "SecretsManager",
-                "region": aws_plan.setting("awsRegion"),
-                "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}},
-            }
+    assert store["spec"]["provider"] == {
+        "aws": {
+            "service": "SecretsManager",
+            "region": aws_plan.setting("awsRegion"),
+            "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}},
         }
     }
+
+
+def test_the_store_serves_only_the_app_namespace(any_plan):
+    store = any_plan.one(STORE)["inputs"]
+    assert store["spec"]["conditions"] == [{"namespaces": ["aragora"]}]
+    external_secret_namespaces = {es["inputs"]["metadata"]["namespace"] for es in any_plan.of_type(ES)}
+    assert external_secret_namespaces == {"aragora"}
 
 
 def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):

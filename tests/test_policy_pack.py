@@ -58,7 +58,7 @@ def test_every_shipped_and_example_plan_passes_every_rule(plan_name):
 
 
 def test_every_rule_is_mandatory_and_named():
-    assert len({r.name for r in rules.RULES}) == len(rules.RULES) == 11
+    assert len({r.name for r in rules.RULES}) == len(rules.RULES) == 12
     assert {r.enforcement_level for r in rules.RULES} == {rules.MANDATORY}
 
 
@@ -173,6 +173,30 @@ def test_store_without_service_account_namespace_is_reported():
     bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
     del bad["inputs"]["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"]["namespace"]
     assert violations(rules.eso_store_sa_namespace, bad)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [None, [], [{}], [{"namespaces": []}], [{"namespaceSelector": {}}], [{"namespaceRegexes": [".*"]}],
+     [{"namespaceRegexes": ["^ara.*$"]}], [{"namespaces": ["aragora"]}, {"namespaceSelector": {}}], [{"namespaces": ["Not_A_Name"]}]],
+)
+def test_unbounded_store_is_reported(conditions):
+    bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    if conditions is None:
+        del bad["inputs"]["spec"]["conditions"]
+    else:
+        bad["inputs"]["spec"]["conditions"] = conditions
+    assert violations(rules.eso_store_namespace_bound, bad)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [[{"namespaces": ["aragora", "other"]}], [{"namespaceSelector": {"matchLabels": {"team": "aragora"}}}], [{"namespaceRegexes": ["^aragora-[a-z]$"]}]],
+)
+def test_a_store_bounded_by_names_labels_or_anchored_regexes_passes(conditions):
+    good = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    good["inputs"]["spec"]["conditions"] = conditions
+    assert violations(rules.eso_store_namespace_bound, good) == []
 
 
 @pytest.mark.parametrize("interval", ["30s", "25h", "0s", "soon"])

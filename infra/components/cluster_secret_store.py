@@ -32,17 +32,22 @@ class ClusterSecretStoreArgs:
     store_name: str
     provider: pulumi.Input[dict[str, Any]]
     """The ``spec.provider`` block, e.g. ``{"aws": {...}}``."""
+    namespaces: Sequence[str]
+    """The only namespaces whose ExternalSecrets may use the store. Without
+    ``spec.conditions`` any namespace of the cluster could read every value."""
     depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ClusterSecretStore(pulumi.ComponentResource):
-    """One cluster-wide store; ExternalSecrets in any namespace reference it by name."""
+    """One cluster-wide store, usable only by ExternalSecrets in the given namespaces."""
 
     store_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterSecretStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:eso:ClusterSecretStore", name, None, opts)
 
+        if not args.namespaces:
+            raise ValueError("a ClusterSecretStore needs at least one namespace: an unbounded store serves every namespace")
         store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version=API_VERSION,
@@ -52,7 +57,7 @@ class ClusterSecretStore(pulumi.ComponentResource):
                 "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora"},
                 "annotations": await_ready_annotations(),
             },
-            spec={"provider": args.provider},
+            spec={"provider": args.provider, "conditions": [{"namespaces": list(args.namespaces)}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.store_name = store.metadata["name"]

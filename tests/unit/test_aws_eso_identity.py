@@ -54,3 +54,6 @@ def test_pod_identity_declares_the_association_for_the_given_cluster_and_no_anno
     assert (association["clusterName"], association["namespace"], association["serviceAccount"]) == (cluster, "ns-x", "sa-y")
     (st,) = json.loads(plan.one("aws:iam/role:Role")["inputs"]["assumeRolePolicy"])["Statement"]
     assert st["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    # Pinned to the cluster, in the settings' partition, region and account.
+    assert st["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] == f"arn:aws-cn:eks:cn-north-1:210987654321:cluster/{cluster}"
+    assert association["disableSessionTags"] is False

@@ -10,12 +10,12 @@ from stacktools.recorder import declare
 
 def test_store_carries_the_given_provider_block_and_waits_for_ready():
     provider = {"fake": {"region": "nowhere", "auth": {"x": ["y"]}}}
-    plan = declare(lambda: ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="my-store", provider=provider)))
+    plan = declare(lambda: ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="my-store", provider=provider, namespaces=["ns-a", "ns-b"])))
     store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
     assert store["name"] == "s-store"
     assert store["inputs"]["apiVersion"] == "external-secrets.io/v1" and store["inputs"]["kind"] == "ClusterSecretStore"
     assert store["inputs"]["metadata"]["name"] == "my-store"
-    assert store["inputs"]["spec"] == {"provider": provider}
+    assert store["inputs"]["spec"] == {"provider": provider, "conditions": [{"namespaces": ["ns-a", "ns-b"]}]}
     assert store["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
     assert store["parent"] == plan.one("aragora:eso:ClusterSecretStore")["urn"]
 
@@ -23,8 +23,15 @@ def test_store_carries_the_given_provider_block_and_waits_for_ready():
 def test_store_waits_for_every_resource_it_is_told_to():
     def program():
         grant = pulumi.CustomResource("test:index:Grant", "grant")
-        ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="st", provider={}, depends_on=[grant]))
+        ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="st", provider={}, namespaces=["ns"], depends_on=[grant]))
 
     plan = declare(program)
     grant = plan.one("test:index:Grant")
     assert plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["depends_on"] == [grant["urn"]]
+
+
+def test_a_store_with_no_namespace_is_refused_before_anything_is_declared():
+    import pytest
+
+    with pytest.raises(ValueError, match="at least one namespace"):
+        declare(lambda: ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="st", provider={}, namespaces=[])))

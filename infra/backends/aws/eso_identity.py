@@ -70,8 +70,13 @@ def irsa_trust_policy(oidc_provider_arn: str, issuer: str, account: ServiceAccou
     }
 
 
-def pod_identity_trust_policy(account_id: str, account: ServiceAccount) -> dict:
-    """EKS Pod Identity, narrowed to this account and ESO's service account by session tags."""
+def pod_identity_trust_policy(cluster_arn: str, account_id: str, account: ServiceAccount) -> dict:
+    """EKS Pod Identity for ESO's service account in exactly one cluster.
+
+    Namespace and service-account names are unique only within a cluster, so
+    the session tag ``eks-cluster-arn`` pins the cluster: another cluster of
+    the account with an association for the same names cannot assume the role.
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -82,6 +87,7 @@ def pod_identity_trust_policy(account_id: str, account: ServiceAccount) -> dict:
                 "Condition": {
                     "StringEquals": {
                         "aws:SourceAccount": account_id,
+                        "aws:RequestTag/eks-cluster-arn": cluster_arn,
                         "aws:RequestTag/kubernetes-namespace": account.namespace,
                         "aws:RequestTag/kubernetes-service-account": account.name,
                     }
@@ -134,7 +140,7 @@ class AwsEsoIdentity(pulumi.ComponentResource):
         if isinstance(trust_mode, Irsa):
             trust = irsa_trust_policy(trust_mode.oidc_provider_arn, trust_mode.issuer, args.eso)
         else:
-            trust = pod_identity_trust_policy(aws_cfg.account_id, args.eso)
+            trust = pod_identity_trust_policy(aws_cfg.eks_cluster_arn, aws_cfg.account_id, args.eso)
         role = aws.iam.Role(
             f"{name}-role",
             name=f"aragora-{args.environment}-eso",
@@ -156,6 +162,9 @@ class AwsEsoIdentity(pulumi.ComponentResource):
                 namespace=args.eso.namespace,
                 service_account=args.eso.name,
                 role_arn=role.arn,
+                # The trust policy matches on the session tags EKS adds; without
+                # them no condition matches and ESO could not assume the role.
+                disable_session_tags=False,
                 tags=tags,
                 opts=child,
             )
