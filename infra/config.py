@@ -84,6 +84,9 @@ class CommonSettings(Settings):
         "an exact chart version X.Y.Z, 2.x or newer, no ranges (0.x serves only the dead v1beta1 API), e.g. 2.9.0",
     ) = Field(alias="esoChartVersion")
     eso_replicas: integer(1, 5) = Field(alias="esoReplicas")
+    eso_monitoring_namespace: text(
+        r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?", "a namespace name (DNS label), e.g. monitoring"
+    ) = Field(alias="esoMonitoringNamespace")
     drift_check: choice(DriftCheck) = Field(alias="driftCheck")
     deploy_wave: integer(1, 9, "CI deploys lower waves first") = Field(alias="deployWave")
 

@@ -61,6 +61,8 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             chart_version=common.eso_chart_version,
             replicas=common.eso_replicas,
             service_account_annotations=declared.service_account_annotations,
+            backend_ports=declared.egress_ports,
+            monitoring_namespace=common.eso_monitoring_namespace,
         ),
         opts=k8s_opts,
     )

@@ -35,3 +35,5 @@ class Declared:
     """Access that must exist before the store is created, or ESO fails to validate it."""
     outputs: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
     """Stack outputs of this backend."""
+    egress_ports: tuple[int, ...] = (443,)
+    """TCP ports of the backend's API: the ESO controller's NetworkPolicy allows egress to these."""

@@ -1,7 +1,11 @@
 """External Secrets Operator, installed by Helm.
 
-Owns: the ``external-secrets`` namespace and the Helm release of the
-``external-secrets`` chart (controller, webhook, cert controller, CRDs).
+Owns: the ``external-secrets`` namespace (Pod Security ``restricted``) and the
+Helm release of the ``external-secrets`` chart (controller, webhook, cert
+controller, CRDs), hardened through its values: only the ClusterSecretStore
+and ExternalSecret reconcilers run, and each of the three deployments gets the
+chart's NetworkPolicy (ingress: metrics from the monitoring namespace, health,
+the webhook port; egress: DNS, the API server, the backend's API ports).
 Does not own: any SecretStore or ExternalSecret (see ``cluster_secret_store``
 and ``external_secrets``), nor the cloud identity the service account assumes;
 the caller passes that identity in as service-account annotations.
@@ -46,6 +50,40 @@ ESO_SERVICE_ACCOUNT = ServiceAccount(NAMESPACE, SERVICE_ACCOUNT)
 # leave headroom for a full resync after a restart.
 _RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
 
+# The stack uses ClusterSecretStores and ExternalSecrets only. Every other
+# reconciler is attack surface (PushSecret writes to the backend; cluster-wide
+# kinds fan out to every namespace) and RBAC the controller does not need.
+RECONCILERS = {
+    "processClusterStore": True,
+    "processSecretStore": False,
+    "processClusterExternalSecret": False,
+    "processPushSecret": False,
+    "processClusterPushSecret": False,
+    "processClusterGenerator": False,
+}
+
+# Ports of the chart 2.9 pods (values.yaml: metrics.listen.port, the health
+# ports, webhook.port).
+METRICS_PORT = 8080
+CONTROLLER_HEALTH_PORT = 8082
+HEALTH_PORT = 8081
+WEBHOOK_PORT = 10250
+API_SERVER_PORTS = (443, 6443)
+
+
+def _tcp(*ports: int) -> list[dict]:
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def network_policy(ingress: list[dict], egress_ports: tuple[int, ...]) -> dict:
+    """A chart ``networkPolicy`` block: the listed ingress, and egress to DNS,
+    the API server and ``egress_ports`` only (the chart selects the pods)."""
+    egress = [
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"ports": _tcp(*sorted(set(API_SERVER_PORTS) | set(egress_ports)))},
+    ]
+    return {"enabled": True, "ingress": ingress, "egress": egress}
+
 
 @dataclass(frozen=True)
 class ExternalSecretsOperatorArgs:
@@ -55,13 +93,25 @@ class ExternalSecretsOperatorArgs:
     """Controller and webhook replicas; more than one turns on leader election and PDBs."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """E.g. ``eks.amazonaws.com/role-arn`` (IRSA) or ``iam.gke.io/gcp-service-account``."""
+    backend_ports: tuple[int, ...] = (443,)
+    """TCP ports of the secret backend's API, the controller's only egress besides DNS and the API server."""
+    monitoring_namespace: str = "monitoring"
+    """Where Prometheus runs: the only source allowed to scrape the metrics ports."""
 
 
 def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
     """The chart values; a pure function so tests and the plan can read them."""
     highly_available = args.replicas > 1
     pdb = {"enabled": highly_available, "minAvailable": 1}
+    scrape = {
+        "ports": _tcp(METRICS_PORT),
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}}}],
+    }
     return {
+        **RECONCILERS,
+        # Kubelet probes come from the node, not a pod, so health stays open;
+        # the API server calls the webhook from outside any pod network.
+        "networkPolicy": network_policy([scrape, {"ports": _tcp(CONTROLLER_HEALTH_PORT)}], args.backend_ports),
         "installCRDs": True,
         # The chart ships its CRDs as templates, so `helm uninstall` would delete
         # them and cascade-delete every ExternalSecret and the Secrets they own.
@@ -77,8 +127,16 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
         },
         # The webhook validates every store and ExternalSecret write
         # (failurePolicy Fail), so it needs the same availability as the controller.
-        "webhook": {"replicaCount": args.replicas, "podDisruptionBudget": pdb, "resources": _RESOURCES},
-        "certController": {"resources": _RESOURCES},
+        "webhook": {
+            "replicaCount": args.replicas,
+            "podDisruptionBudget": pdb,
+            "resources": _RESOURCES,
+            "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT, WEBHOOK_PORT)}], ()),
+        },
+        "certController": {
+            "resources": _RESOURCES,
+            "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT)}], ()),
+        },
     }
 
 

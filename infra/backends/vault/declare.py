@@ -58,6 +58,7 @@ def declare(
         remote_ref=lambda e: RemoteRef(catalog.grouped_path(environment, e.group), e.key),
         # Kubernetes auth needs no annotation: ESO presents a projected token.
         grants=tuple(access.grants),
+        egress_ports=(settings.port,),
         outputs={
             "vaultMountPath": access.mount_path,
             "vaultPolicyName": access.policy_name,

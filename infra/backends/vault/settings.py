@@ -90,10 +90,13 @@ class VaultSettings(BackendSettings):
         return self
 
     @property
+    def port(self) -> int:
+        return urlsplit(self.address or "").port or 443
+
+    @property
     def server(self) -> str:
         """``host:port`` of ``vaultAddress``, as two stacks on one server would both spell it."""
-        url = urlsplit(self.address or "")
-        return f"{(url.hostname or '').lower()}:{url.port or 443}"
+        return f"{(urlsplit(self.address or '').hostname or '').lower()}:{self.port}"
 
     def exclusive(self) -> list[Claim]:
         # Each cluster needs its own Kubernetes auth method (its host, CA, reviewer).
