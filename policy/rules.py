@@ -107,6 +107,31 @@ def iam_least_privilege(args: ResourceValidationArgs, report: ReportViolation) -
 
 
 @_rule(
+    "kms-key-policy-explicit",
+    "KMS keys carry an explicit policy: no kms:*, and whatever is open to every principal is only through a service of this account.",
+    "aws:kms/key:Key",
+)
+def kms_key_policy_explicit(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    policy = args.props.get("policy")
+    if policy is None:
+        report("no key policy: the default lets every IAM administrator of the account decrypt", None)
+        return
+    doc = _document(policy)
+    if doc is None:
+        return
+    for st in _statements(doc):
+        actions = [a for a in _as_list(st.get("Action", [])) if isinstance(a, str)]
+        if any(a in ("*", "kms:*") for a in actions):
+            report(f"statement {st.get('Sid', '')!r} allows every KMS action: list what is needed", None)
+        principal = st.get("Principal")
+        everyone = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS", [])))
+        if everyone:
+            keys = {k for block in (st.get("Condition") or {}).values() if isinstance(block, dict) for k in block}
+            if not {"kms:ViaService", "kms:CallerAccount"} <= keys:
+                report(f"statement {st.get('Sid', '')!r} opens the key to every principal without kms:ViaService and kms:CallerAccount", None)
+
+
+@_rule(
     "irsa-trust-exact",
     "IRSA trust: AssumeRoleWithWebIdentity only with StringEquals on :sub (one exact service account) and :aud; no StringLike wildcards.",
     "aws:iam/role:Role",
@@ -315,6 +340,7 @@ def eso_refresh_interval_bounded(args: ResourceValidationArgs, report: ReportVio
 
 RULES: list[ResourceValidationPolicy] = [
     iam_least_privilege,
+    kms_key_policy_explicit,
     irsa_trust_exact,
     secretsmanager_secret_hardened,
     no_secret_values,

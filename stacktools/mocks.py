@@ -49,7 +49,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         account = accounts[0] if accounts else "000000000000"
         # A GCP resource's own `project` wins over its provider's, as in the provider.
         project = inputs.get("project") or p.get("project", "example-project")
-        seed = f"{account}/{region}/{project}/{args.typ}/{args.name}"
+        # The stack is part of every id: two stacks in one account never share a key ARN.
+        seed = f"{pulumi.get_stack()}/{account}/{region}/{project}/{args.typ}/{args.name}"
         typ = args.typ
 
         if typ == "aws:kms/key:Key":

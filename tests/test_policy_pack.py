@@ -58,7 +58,7 @@ def test_every_shipped_and_example_plan_passes_every_rule(plan_name):
 
 
 def test_every_rule_is_mandatory_and_named():
-    assert len({r.name for r in rules.RULES}) == len(rules.RULES) == 12
+    assert len({r.name for r in rules.RULES}) == len(rules.RULES) == 13
     assert {r.enforcement_level for r in rules.RULES} == {rules.MANDATORY}
 
 
@@ -197,6 +197,33 @@ def test_a_store_bounded_by_names_labels_or_anchored_regexes_passes(conditions):
     good = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
     good["inputs"]["spec"]["conditions"] = conditions
     assert violations(rules.eso_store_namespace_bound, good) == []
+
+
+def _key_with(mutate) -> dict:
+    key = _one(FIRST["aws"], "aws:kms/key:Key")
+    doc = json.loads(key["inputs"]["policy"])
+    mutate(doc)
+    key["inputs"]["policy"] = json.dumps(doc)
+    return key
+
+
+@pytest.mark.parametrize(
+    ("case", "mutate"),
+    [
+        ("kms-star", lambda d: d["Statement"][1].update(Action="kms:*")),
+        ("everyone-without-via-service", lambda d: d["Statement"][2]["Condition"]["StringEquals"].pop("kms:ViaService")),
+        ("everyone-without-caller-account", lambda d: d["Statement"][2]["Condition"]["StringEquals"].pop("kms:CallerAccount")),
+        ("everyone-unconditioned", lambda d: d["Statement"][2].pop("Condition")),
+    ],
+)
+def test_a_loose_kms_key_policy_is_reported(case, mutate):
+    assert violations(rules.kms_key_policy_explicit, _key_with(mutate)), case
+
+
+def test_a_kms_key_without_a_policy_is_reported():
+    key = _one(FIRST["aws"], "aws:kms/key:Key")
+    del key["inputs"]["policy"]
+    assert violations(rules.kms_key_policy_explicit, key)
 
 
 @pytest.mark.parametrize("interval", ["30s", "25h", "0s", "soon"])

@@ -19,6 +19,7 @@ BASE = {
     "awsOidcProviderArn": OIDC,
     "awsEksClusterName": "",
     "awsRecoveryWindowDays": "30",
+    "awsKmsAdminArns": "[]",
 }
 ESO = ServiceAccount("ns-x", "sa-y")
 

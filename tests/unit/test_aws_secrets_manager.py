@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
 from infra.backends.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
+from infra.backends.aws.settings import AwsSettings
 from stacktools.recorder import declare
 
+ADMIN = "arn:aws-us-gov:iam::123456789012:role/key-admin"
 
-def _plan():
+
+def _settings(admins: str = "[]") -> AwsSettings:
+    return AwsSettings.parse(
+        {
+            "awsRegion": "us-gov-west-1",
+            "awsAccountId": "123456789012",
+            "awsIdentity": "pod-identity",
+            "awsOidcProviderArn": "",
+            "awsEksClusterName": "c",
+            "awsRecoveryWindowDays": "9",
+            "awsKmsAdminArns": admins,
+        }
+    )
+
+
+def _plan(admins: str = "[]"):
+    settings = _settings(admins)
     return declare(
         lambda: AwsSecretsManager(
             "sm",
@@ -14,11 +34,15 @@ def _plan():
                 environment="unit",
                 name_prefix="aragora/unit/",
                 secrets={"alpha": "first", "beta": "second"},
-                recovery_window_days=9,
+                settings=settings,
                 tags={"t": "v"},
             ),
         )
     )
+
+
+def _key_policy(plan) -> dict:
+    return {s["Sid"]: s for s in json.loads(plan.one("aws:kms/key:Key")["inputs"]["policy"])["Statement"]}
 
 
 def test_one_protected_secret_per_key_under_the_prefix_encrypted_with_the_key():
@@ -39,3 +63,23 @@ def test_the_alias_names_the_environment_and_no_value_is_declared():
     plan = _plan()
     assert plan.one("aws:kms/alias:Alias")["inputs"]["name"] == "alias/aragora-unit-secrets"
     assert plan.of_type("aws:secretsmanager/secretVersion:SecretVersion") == []
+
+
+def test_without_named_administrators_the_account_administers_and_nobody_is_denied():
+    policy = _key_policy(_plan())
+    root = "arn:aws-us-gov:iam::123456789012:root"
+    assert policy["KeyAdministration"]["Principal"] == {"AWS": [root]}
+    assert policy["AccountCanAlwaysRecoverThePolicy"]["Principal"] == {"AWS": root}
+    assert "AdministratorsNeverDecrypt" not in policy
+
+
+def test_named_administrators_administer_are_denied_decrypt_and_use_goes_through_secrets_manager_only():
+    policy = _key_policy(_plan(f'["{ADMIN}"]'))
+    admin = policy["KeyAdministration"]
+    assert admin["Principal"] == {"AWS": [ADMIN]}
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"} & set(admin["Action"])
+    assert policy["AdministratorsNeverDecrypt"] == {
+        "Sid": "AdministratorsNeverDecrypt", "Effect": "Deny", "Principal": {"AWS": [ADMIN]}, "Action": "kms:Decrypt", "Resource": "*",
+    }
+    use = policy["UseOnlyThroughSecretsManagerInThisAccount"]
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-gov-west-1.amazonaws.com", "kms:CallerAccount": "123456789012"}}

@@ -53,7 +53,7 @@ def declare(
                 group: f"Aragora {environment}: " + ", ".join(e.env_var for e in entries)
                 for group, entries in secrets.by_group.items()
             },
-            recovery_window_days=settings.recovery_window_days,
+            settings=settings,
             tags=stack_tags,
         ),
         opts=opts,

@@ -1,6 +1,8 @@
 """AWS Secrets Manager containers for one environment, encrypted with its own key.
 
-Owns: a customer-managed KMS key (rotation on) and its alias, and one empty
+Owns: a customer-managed KMS key (rotation on, explicit key policy: its
+administrators cannot decrypt, anyone else uses it only through Secrets
+Manager in this account) and its alias, and one empty
 Secrets Manager secret per grouped name. The secrets never get a
 ``SecretVersion`` from this project: operators write values with
 ``aws secretsmanager put-secret-value``, so no value passes through git or
@@ -10,11 +12,94 @@ Does not own: who may read the secrets (``eso_identity``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from infra.backends.aws.settings import AwsSettings
+
+# What administering the key takes, and nothing that reads or writes data with it.
+KEY_ADMIN_ACTIONS = (
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:DeleteAlias",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+)
+# Secrets Manager encrypts a new value (GenerateDataKey) and decrypts a read
+# (Decrypt) on the caller's behalf; it needs nothing else of the key.
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
+def key_policy_document(settings: AwsSettings) -> dict:
+    """The key's own policy: administration apart from use, no lockout.
+
+    - the account root may always read and replace the policy, so no mistake
+      (or deleted admin role) locks the account out of its own key;
+    - the administrators (``awsKmsAdminArns``; else the account, through IAM
+      policies) administer it and are denied ``kms:Decrypt``;
+    - any principal of this account may use it only through Secrets Manager
+      in this region (``kms:ViaService``, ``kms:CallerAccount``), so reading a
+      value still needs ``secretsmanager:GetSecretValue`` on that secret.
+    """
+    root = f"arn:{settings.partition}:iam::{settings.account_id}:root"
+    admins = list(settings.kms_admin_arns) or [root]
+    statements: list[dict] = [
+        {
+            "Sid": "AccountCanAlwaysRecoverThePolicy",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "KeyAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": admins},
+            "Action": list(KEY_ADMIN_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "UseOnlyThroughSecretsManagerInThisAccount",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": list(KEY_USE_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{settings.region}.amazonaws.com",
+                    "kms:CallerAccount": settings.account_id,
+                }
+            },
+        },
+    ]
+    if settings.kms_admin_arns:
+        statements.append(
+            {
+                "Sid": "AdministratorsNeverDecrypt",
+                "Effect": "Deny",
+                "Principal": {"AWS": list(settings.kms_admin_arns)},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 @dataclass(frozen=True)
@@ -24,7 +109,8 @@ class AwsSecretsManagerArgs:
     """Every secret name starts with this (``aragora/<env>/``); IAM grants on it."""
     secrets: Mapping[str, str]
     """Stable key (names the Pulumi resource) -> description. Name = prefix + key."""
-    recovery_window_days: int
+    settings: AwsSettings
+    """Account, partition and region (the key policy), recovery window, key administrators."""
     tags: Mapping[str, str]
 
 
@@ -46,6 +132,7 @@ class AwsSecretsManager(pulumi.ComponentResource):
             description=f"Encrypts Aragora {args.environment} secrets in Secrets Manager",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=json.dumps(key_policy_document(args.settings)),
             tags=dict(args.tags),
             opts=stateful,
         )
@@ -65,7 +152,7 @@ class AwsSecretsManager(pulumi.ComponentResource):
                 name=secret_name,
                 description=description,
                 kms_key_id=key.arn,
-                recovery_window_in_days=args.recovery_window_days,
+                recovery_window_in_days=args.settings.recovery_window_days,
                 tags={**args.tags, "aragora.io/secret-group": key_name},
                 opts=stateful,
             )

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from infra.fields import BackendSettings, choice, integer, reject, text
+from infra.fields import BackendSettings, choice, integer, reject, text, text_list
 from infra.separation import Claim
 
 
@@ -72,6 +72,10 @@ class AwsSettings(BackendSettings):
         r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name: letters, digits, '-', '_', up to 100", optional=True
     ) = Field(alias="awsEksClusterName")
     recovery_window_days: integer(7, 30, "Secrets Manager's limits") = Field(alias="awsRecoveryWindowDays")
+    kms_admin_arns: text_list(
+        r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
+        "IAM role or user ARNs of this account, e.g. arn:aws:iam::111122223333:role/platform-admin",
+    ) = Field(alias="awsKmsAdminArns")
 
     @model_validator(mode="after")
     def _complete(self) -> AwsSettings:
@@ -93,6 +97,9 @@ class AwsSettings(BackendSettings):
                 reject("awsOidcProviderArn", arn, f"names region {match['region']} (allowed: awsRegion {self.region})")
         elif self.eks_cluster_name is None:
             reject("awsEksClusterName", "", "is missing (required when awsIdentity is pod-identity)")
+        for admin in self.kms_admin_arns:
+            if not admin.startswith(f"arn:{self.partition}:iam::{self.account_id}:"):
+                reject("awsKmsAdminArns", admin, f"is not of this account (allowed: arn:{self.partition}:iam::{self.account_id}:role/...)")
         return self
 
     def exclusive(self) -> list[Claim]:
