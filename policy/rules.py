@@ -108,7 +108,7 @@ def iam_least_privilege(args: ResourceValidationArgs, report: ReportViolation) -
 
 @_rule(
     "kms-key-policy-explicit",
-    "KMS keys carry an explicit policy: no kms:*, and whatever is open to every principal is only through a service of this account.",
+    "KMS keys carry an explicit policy: no kms:*, no grant to every principal, data use only through a service of this account.",
     "aws:kms/key:Key",
 )
 def kms_key_policy_explicit(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -125,10 +125,13 @@ def kms_key_policy_explicit(args: ResourceValidationArgs, report: ReportViolatio
             report(f"statement {st.get('Sid', '')!r} allows every KMS action: list what is needed", None)
         principal = st.get("Principal")
         everyone = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS", [])))
-        if everyone:
+        if everyone and st.get("Effect") == "Allow":
+            report(f"statement {st.get('Sid', '')!r} grants every principal: delegate to the account root, whose IAM policies then decide", None)
+        crypto = {a.lower() for a in actions} & {"kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencryptfrom", "kms:reencryptto"}
+        if crypto and st.get("Effect") == "Allow":
             keys = {k for block in (st.get("Condition") or {}).values() if isinstance(block, dict) for k in block}
             if not {"kms:ViaService", "kms:CallerAccount"} <= keys:
-                report(f"statement {st.get('Sid', '')!r} opens the key to every principal without kms:ViaService and kms:CallerAccount", None)
+                report(f"statement {st.get('Sid', '')!r} allows {sorted(crypto)} without kms:ViaService and kms:CallerAccount", None)
 
 
 @_rule(

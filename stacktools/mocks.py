@@ -67,6 +67,9 @@ class PlanMocks(pulumi.runtime.Mocks):
         if typ == "aws:iam/role:Role":
             arn = f"arn:aws:iam::{account}:role/{inputs['name']}"
             return inputs["name"], {**inputs, "arn": arn, "uniqueId": "AROA" + _suffix(seed, 17).upper()}
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            endpoint_id = "vpce-" + hashlib.sha256(seed.encode()).hexdigest()[:17]
+            return endpoint_id, {**inputs, "id": endpoint_id}
         if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             assoc = "a-" + _suffix(seed, 17).lower()
             arn = f"arn:aws:eks:{region}:{account}:podidentityassociation/{inputs['clusterName']}/{assoc}"

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from infra import stackfiles
 from infra.catalog import Catalog
 from infra.stackfiles import ROOT, encode_value, environments, stack_of
 from stacktools import recorder
@@ -89,3 +90,10 @@ def configured(stack: str, key: str, config_file: Path | None = None) -> Any:
     """The value a stack runs with: its stack file's, else the project default."""
     value = stack_file_value(stack, key, config_file)
     return declared_default(key) if value is None else value
+
+
+def settings(model, **values: Any):
+    """A settings model from the ``Pulumi.yaml`` defaults of its keys, with ``values`` (by key) over them."""
+    declared = stackfiles.declared_config()
+    raw = {k: stackfiles.encode_value(declared[k].get("default")) for k in model.config_keys() if "default" in declared[k]}
+    return model.parse({**raw, **{k: stackfiles.encode_value(v) for k, v in values.items()}})

@@ -211,9 +211,10 @@ def _key_with(mutate) -> dict:
     ("case", "mutate"),
     [
         ("kms-star", lambda d: d["Statement"][1].update(Action="kms:*")),
-        ("everyone-without-via-service", lambda d: d["Statement"][2]["Condition"]["StringEquals"].pop("kms:ViaService")),
-        ("everyone-without-caller-account", lambda d: d["Statement"][2]["Condition"]["StringEquals"].pop("kms:CallerAccount")),
-        ("everyone-unconditioned", lambda d: d["Statement"][2].pop("Condition")),
+        ("use-without-via-service", lambda d: d["Statement"][2]["Condition"]["StringEquals"].pop("kms:ViaService")),
+        ("use-without-caller-account", lambda d: d["Statement"][2]["Condition"]["StringEquals"].pop("kms:CallerAccount")),
+        ("use-unconditioned", lambda d: d["Statement"][2].pop("Condition")),
+        ("use-by-every-principal", lambda d: d["Statement"][2].update(Principal={"AWS": "*"})),
     ],
 )
 def test_a_loose_kms_key_policy_is_reported(case, mutate):

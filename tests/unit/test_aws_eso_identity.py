@@ -10,26 +10,19 @@ from infra.backends.aws.eso_identity import AwsEsoIdentity, AwsEsoIdentityArgs
 from infra.backends.aws.settings import AwsSettings
 from infra.components.eso import ServiceAccount
 from stacktools.recorder import declare
+from tests.support import settings
 
 OIDC = "arn:aws-cn:iam::210987654321:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/0123456789ABCDEF0123456789ABCDEF"
-BASE = {
-    "awsRegion": "cn-north-1",
-    "awsAccountId": "210987654321",
-    "awsIdentity": "irsa",
-    "awsOidcProviderArn": OIDC,
-    "awsEksClusterName": "",
-    "awsRecoveryWindowDays": "30",
-    "awsKmsAdminArns": "[]",
-}
+BASE = {"awsRegion": "cn-north-1", "awsAccountId": "210987654321", "awsIdentity": "irsa", "awsOidcProviderArn": OIDC}
 ESO = ServiceAccount("ns-x", "sa-y")
 
 
 def _plan(**changes):
-    settings = AwsSettings.parse({**BASE, **changes})
+    aws_settings = settings(AwsSettings, **{**BASE, **changes})
     return declare(
         lambda: AwsEsoIdentity(
             "id",
-            AwsEsoIdentityArgs(environment="unit", settings=settings, name_prefix="aragora/unit/", kms_key_arn="arn:aws-cn:kms:cn-north-1:210987654321:key/k", eso=ESO),
+            AwsEsoIdentityArgs(environment="unit", settings=aws_settings, name_prefix="aragora/unit/", kms_key_arn="arn:aws-cn:kms:cn-north-1:210987654321:key/k", eso=ESO),
         )
     )
 

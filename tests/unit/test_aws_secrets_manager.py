@@ -7,26 +7,25 @@ import json
 from infra.backends.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
 from infra.backends.aws.settings import AwsSettings
 from stacktools.recorder import declare
+from tests.support import settings
 
 ADMIN = "arn:aws-us-gov:iam::123456789012:role/key-admin"
 
 
 def _settings(admins: str = "[]") -> AwsSettings:
-    return AwsSettings.parse(
-        {
-            "awsRegion": "us-gov-west-1",
-            "awsAccountId": "123456789012",
-            "awsIdentity": "pod-identity",
-            "awsOidcProviderArn": "",
-            "awsEksClusterName": "c",
-            "awsRecoveryWindowDays": "9",
-            "awsKmsAdminArns": admins,
-        }
+    return settings(
+        AwsSettings,
+        awsRegion="us-gov-west-1",
+        awsAccountId="123456789012",
+        awsIdentity="pod-identity",
+        awsEksClusterName="c",
+        awsRecoveryWindowDays="9",
+        awsKmsAdminArns=admins,
     )
 
 
 def _plan(admins: str = "[]"):
-    settings = _settings(admins)
+    aws_settings = _settings(admins)
     return declare(
         lambda: AwsSecretsManager(
             "sm",
@@ -34,7 +33,7 @@ def _plan(admins: str = "[]"):
                 environment="unit",
                 name_prefix="aragora/unit/",
                 secrets={"alpha": "first", "beta": "second"},
-                settings=settings,
+                settings=aws_settings,
                 tags={"t": "v"},
             ),
         )

@@ -7,24 +7,15 @@ from infra.backends.gcp.secret_manager import GcpSecretManager, GcpSecretManager
 from infra.backends.gcp.settings import GcpSettings
 from infra.components.eso import ServiceAccount
 from stacktools.recorder import declare
+from tests.support import settings
 
-BASE = {
-    "gcpProject": "unit-proj-1",
-    "gcpProjectNumber": "",
-    "gcpIdentity": "gsa",
-    "gcpReplicaLocations": "[]",
-    "gcpKmsKeyName": "",
-    "gcpClusterLocation": "",
-    "gcpClusterName": "",
-    "gcpClusterProject": "pool-proj-2",
-    "gcpAuditLogs": "false",
-}
+BASE = {"gcpProject": "unit-proj-1", "gcpIdentity": "gsa", "gcpClusterProject": "pool-proj-2", "gcpAuditLogs": "false"}
 ESO = ServiceAccount("ns-x", "sa-y")
 
 
 def test_secret_manager_declares_one_protected_secret_per_id_and_no_audit_config_when_off():
-    settings = GcpSettings.parse({**BASE, "gcpReplicaLocations": '["europe-west4"]'})
-    plan = declare(lambda: GcpSecretManager("sm", GcpSecretManagerArgs(settings=settings, secret_ids={"a": "id-a"}, labels={"l": "v"})))
+    gcp_settings = settings(GcpSettings, **BASE, gcpReplicaLocations=["europe-west4"])
+    plan = declare(lambda: GcpSecretManager("sm", GcpSecretManagerArgs(settings=gcp_settings, secret_ids={"a": "id-a"}, labels={"l": "v"})))
     (secret,) = plan.of_type("gcp:secretmanager/secret:Secret")
     assert (secret["name"], secret["inputs"]["secretId"], secret["inputs"]["project"]) == ("sm-a", "id-a", "unit-proj-1")
     assert secret["inputs"]["replication"] == {"userManaged": {"replicas": [{"location": "europe-west4"}]}}
@@ -33,8 +24,8 @@ def test_secret_manager_declares_one_protected_secret_per_id_and_no_audit_config
 
 
 def test_gsa_identity_binds_the_pool_of_the_cluster_project_and_one_accessor_per_secret():
-    settings = GcpSettings.parse(BASE)
-    plan = declare(lambda: GcpEsoIdentity("id", GcpEsoIdentityArgs(environment="unit", settings=settings, secret_ids={"a": "s/a", "b": "s/b"}, eso=ESO)))
+    gcp_settings = settings(GcpSettings, **BASE)
+    plan = declare(lambda: GcpEsoIdentity("id", GcpEsoIdentityArgs(environment="unit", settings=gcp_settings, secret_ids={"a": "s/a", "b": "s/b"}, eso=ESO)))
     wi = plan.one("gcp:serviceaccount/iAMMember:IAMMember")["inputs"]
     assert wi["member"] == "serviceAccount:pool-proj-2.svc.id.goog[ns-x/sa-y]"
     accessors = plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
@@ -43,8 +34,8 @@ def test_gsa_identity_binds_the_pool_of_the_cluster_project_and_one_accessor_per
 
 
 def test_direct_identity_grants_the_federated_principal_and_creates_no_service_account():
-    settings = GcpSettings.parse({**BASE, "gcpIdentity": "direct", "gcpProjectNumber": "998877665544"})
-    plan = declare(lambda: GcpEsoIdentity("id", GcpEsoIdentityArgs(environment="unit", settings=settings, secret_ids={"a": "s/a"}, eso=ESO)))
+    gcp_settings = settings(GcpSettings, **{**BASE, "gcpIdentity": "direct", "gcpProjectNumber": "998877665544"})
+    plan = declare(lambda: GcpEsoIdentity("id", GcpEsoIdentityArgs(environment="unit", settings=gcp_settings, secret_ids={"a": "s/a"}, eso=ESO)))
     assert plan.of_type("gcp:serviceaccount/account:Account") == []
     (accessor,) = plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
     assert accessor["inputs"]["member"] == (

@@ -8,30 +8,27 @@ from infra.backends.vault.settings import VaultSettings
 from infra.backends.vault.vault_backend import VaultBackend, VaultBackendArgs
 from infra.components.eso import ServiceAccount
 from stacktools.recorder import declare
+from tests.support import settings
 
 BASE = {
     "vaultAddress": "https://v.example:8200",
     "vaultKvMount": "kv-unit",
     "vaultAuthMount": "k8s-unit",
     "vaultKubernetesHost": "https://api.example:6443",
-    "vaultKubernetesCaCert": "",
-    "vaultKubernetesIssuer": "",
     "vaultTokenReviewer": "eso",
     "vaultTokenTtl": "15m",
     "vaultAudience": "aud-x",
     "vaultKubernetesApiAudience": "https://api.example",
     "vaultAuditType": "socket",
     "vaultAuditTarget": "audit.example:9090",
-    "vaultCaBundle": "",
-    "vaultAdoptKvMount": "false",
 }
 
 
 def _plan(**changes):
-    settings = VaultSettings.parse({**BASE, **changes})
+    vault_settings = settings(VaultSettings, **{**BASE, **changes})
     return declare(
         lambda: VaultBackend(
-            "v", VaultBackendArgs(environment="unit", settings=settings, secret_paths=["aragora/unit/a", "aragora/unit/b"], eso=ServiceAccount("ns-x", "sa-y"))
+            "v", VaultBackendArgs(environment="unit", settings=vault_settings, secret_paths=["aragora/unit/a", "aragora/unit/b"], eso=ServiceAccount("ns-x", "sa-y"))
         )
     )
 
@@ -67,3 +64,9 @@ def test_an_adopted_kv_mount_is_not_declared_but_the_policy_still_points_at_it()
 
 def test_with_vaults_own_reviewer_no_auth_delegator_binding_is_declared():
     assert _plan(vaultTokenReviewer="vault").of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") == []
+
+
+def test_token_bound_cidrs_reach_the_role_and_none_leaves_it_unbound():
+    role = _plan(vaultTokenBoundCidrs=["10.0.0.0/16", "fd00::/8"]).one("vault:kubernetes/authBackendRole:AuthBackendRole")["inputs"]
+    assert role["tokenBoundCidrs"] == ["10.0.0.0/16", "fd00::/8"]
+    assert "tokenBoundCidrs" not in _plan().one("vault:kubernetes/authBackendRole:AuthBackendRole")["inputs"]

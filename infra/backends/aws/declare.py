@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from infra import catalog
 from infra.backends.aws.eso_identity import AwsEsoIdentity, AwsEsoIdentityArgs
+from infra.backends.aws.network_isolation import AwsNetworkIsolation, AwsNetworkIsolationArgs
 from infra.backends.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
 from infra.backends.aws.settings import AwsSettings, Irsa
 from infra.backends.base import Declared, RemoteRef
@@ -70,11 +71,26 @@ def declare(
         ),
         opts=opts,
     )
+    outputs = {"awsRoleArn": identity.role_arn, "awsKmsKeyArn": stored.kms_key_arn, "awsSecretArns": stored.secret_arns}
+    if settings.network is not None:
+        isolation = AwsNetworkIsolation(
+            "aws-network",
+            AwsNetworkIsolationArgs(
+                environment=environment,
+                region=settings.region,
+                network=settings.network,
+                secret_arns=stored.secret_arns,
+                writer_arns=settings.secret_writer_arns,
+                tags=stack_tags,
+            ),
+            opts=opts,
+        )
+        outputs["awsSecretsManagerEndpointIds"] = isolation.secretsmanager_endpoint_ids
     return Declared(
         store_name=settings.store_name,
         store_provider=store_provider(settings),
         remote_ref=lambda e: RemoteRef(catalog.grouped_path(environment, e.group), e.key),
         service_account_annotations=identity.service_account_annotations,
         grants=tuple(identity.grants),
-        outputs={"awsRoleArn": identity.role_arn, "awsKmsKeyArn": stored.kms_key_arn, "awsSecretArns": stored.secret_arns},
+        outputs=outputs,
     )

@@ -54,9 +54,11 @@ def key_policy_document(settings: AwsSettings) -> dict:
       (or deleted admin role) locks the account out of its own key;
     - the administrators (``awsKmsAdminArns``; else the account, through IAM
       policies) administer it and are denied ``kms:Decrypt``;
-    - any principal of this account may use it only through Secrets Manager
-      in this region (``kms:ViaService``, ``kms:CallerAccount``), so reading a
-      value still needs ``secretsmanager:GetSecretValue`` on that secret.
+    - use is delegated to this account's IAM policies (principal: the account
+      root, not ``*``: with ``*`` any role of the account could decrypt any
+      environment's key through Secrets Manager, IAM grant or not), and only
+      through Secrets Manager in this region (``kms:ViaService``,
+      ``kms:CallerAccount``); ESO's role is granted its own key only.
     """
     root = f"arn:{settings.partition}:iam::{settings.account_id}:root"
     admins = list(settings.kms_admin_arns) or [root]
@@ -78,7 +80,7 @@ def key_policy_document(settings: AwsSettings) -> dict:
         {
             "Sid": "UseOnlyThroughSecretsManagerInThisAccount",
             "Effect": "Allow",
-            "Principal": {"AWS": "*"},
+            "Principal": {"AWS": root},
             "Action": list(KEY_USE_ACTIONS),
             "Resource": "*",
             "Condition": {

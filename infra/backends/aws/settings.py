@@ -18,6 +18,28 @@ class AwsIdentity(StrEnum):
     POD_IDENTITY = "pod-identity"
 
 
+class AwsVpcEndpoints(StrEnum):
+    """Network isolation of the secrets (opt-in)."""
+
+    NONE = "none"
+    CREATE = "create"
+    """Interface endpoints for secretsmanager, kms and sts in the cluster's VPC."""
+    EXISTING = "existing"
+    """Endpoints the network team already runs; only their ids are named."""
+
+
+@dataclass(frozen=True)
+class CreateEndpoints:
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExistingEndpoints:
+    secretsmanager_endpoint_ids: tuple[str, ...]
+
+
 # Partitions by region prefix (AWS "partitions.json"); the first match wins.
 _PARTITIONS = (
     ("cn-", "aws-cn"),
@@ -72,6 +94,19 @@ class AwsSettings(BackendSettings):
         r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name: letters, digits, '-', '_', up to 100", optional=True
     ) = Field(alias="awsEksClusterName")
     recovery_window_days: integer(7, 30, "Secrets Manager's limits") = Field(alias="awsRecoveryWindowDays")
+    vpc_endpoints: choice(AwsVpcEndpoints) = Field(alias="awsVpcEndpoints")
+    vpc_id: text(r"vpc-[0-9a-f]{8,17}", "a VPC id, e.g. vpc-0abc12345def67890", optional=True) = Field(alias="awsVpcId")
+    vpc_subnet_ids: text_list(r"subnet-[0-9a-f]{8,17}", "subnet ids, e.g. [subnet-0abc12345def67890]") = Field(alias="awsVpcSubnetIds")
+    vpc_security_group_ids: text_list(r"sg-[0-9a-f]{8,17}", "security group ids, e.g. [sg-0abc12345def67890]") = Field(
+        alias="awsVpcSecurityGroupIds"
+    )
+    vpc_endpoint_ids: text_list(r"vpce-[0-9a-f]{8,17}", "Secrets Manager VPC endpoint ids, e.g. [vpce-0abc12345def67890]") = Field(
+        alias="awsVpcEndpointIds"
+    )
+    secret_writer_arns: text_list(
+        r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
+        "IAM role or user ARNs of this account that write values from outside the VPC, e.g. arn:aws:iam::111122223333:role/operator",
+    ) = Field(alias="awsSecretWriterArns")
     kms_admin_arns: text_list(
         r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
         "IAM role or user ARNs of this account, e.g. arn:aws:iam::111122223333:role/platform-admin",
@@ -97,10 +132,27 @@ class AwsSettings(BackendSettings):
                 reject("awsOidcProviderArn", arn, f"names region {match['region']} (allowed: awsRegion {self.region})")
         elif self.eks_cluster_name is None:
             reject("awsEksClusterName", "", "is missing (required when awsIdentity is pod-identity)")
-        for admin in self.kms_admin_arns:
-            if not admin.startswith(f"arn:{self.partition}:iam::{self.account_id}:"):
-                reject("awsKmsAdminArns", admin, f"is not of this account (allowed: arn:{self.partition}:iam::{self.account_id}:role/...)")
+        for key, arns in (("awsKmsAdminArns", self.kms_admin_arns), ("awsSecretWriterArns", self.secret_writer_arns)):
+            for arn in arns:
+                if not arn.startswith(f"arn:{self.partition}:iam::{self.account_id}:"):
+                    reject(key, arn, f"is not of this account (allowed: arn:{self.partition}:iam::{self.account_id}:role/...)")
+        if self.vpc_endpoints is AwsVpcEndpoints.CREATE:
+            for key, value in (("awsVpcId", self.vpc_id), ("awsVpcSubnetIds", self.vpc_subnet_ids), ("awsVpcSecurityGroupIds", self.vpc_security_group_ids)):
+                if not value:
+                    reject(key, "" if value is None else list(value), "is missing (required when awsVpcEndpoints is create)")
+        if self.vpc_endpoints is AwsVpcEndpoints.EXISTING and not self.vpc_endpoint_ids:
+            reject("awsVpcEndpointIds", [], "is missing (required when awsVpcEndpoints is existing)")
         return self
+
+    @property
+    def network(self) -> CreateEndpoints | ExistingEndpoints | None:
+        """Where reads of the secrets must come from; None: anywhere IAM allows."""
+        if self.vpc_endpoints is AwsVpcEndpoints.CREATE:
+            assert self.vpc_id
+            return CreateEndpoints(self.vpc_id, self.vpc_subnet_ids, self.vpc_security_group_ids)
+        if self.vpc_endpoints is AwsVpcEndpoints.EXISTING:
+            return ExistingEndpoints(self.vpc_endpoint_ids)
+        return None
 
     def exclusive(self) -> list[Claim]:
         if isinstance(self.trust, Irsa):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 
 from infra.durations import go_duration_seconds
-from infra.fields import BackendSettings, Flag, choice, duration, reject, text
+from infra.fields import BackendSettings, Flag, choice, duration, reject, text, text_list
 from infra.separation import Claim
 
 
@@ -73,6 +74,10 @@ class VaultSettings(BackendSettings):
     audit_type: choice(VaultAuditType) = Field(alias="vaultAuditType")
     audit_target: text(r"[!-~]{1,260}", "a file path or host:port", optional=True) = Field(alias="vaultAuditTarget")
     ca_bundle: text(r"[A-Za-z0-9+/]+={0,2}", "a base64-encoded PEM bundle", optional=True) = Field(alias="vaultCaBundle")
+    token_bound_cidrs: text_list(
+        r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-f:]{2,39}/[0-9]{1,3}",
+        "CIDR blocks ESO's Vault token may be used from, e.g. [10.0.0.0/16]",
+    ) = Field(alias="vaultTokenBoundCidrs")
     adopt_kv_mount: Flag = Field(alias="vaultAdoptKvMount")
     """True: the KV mount exists and is someone else's; this stack declares no mount, only points at it."""
 
@@ -82,6 +87,11 @@ class VaultSettings(BackendSettings):
             reject("vaultAddress", "", "is missing (required when backend is vault)")
         if self.kubernetes_host is None:
             reject("vaultKubernetesHost", "", "is missing (required when backend is vault)")
+        for cidr in self.token_bound_cidrs:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                reject("vaultTokenBoundCidrs", cidr, "is not a network address with its prefix length (allowed: e.g. 10.0.0.0/16, no host bits set)")
         if self.audit_type is not VaultAuditType.NONE:
             pattern, allowed = _AUDIT_TARGETS[self.audit_type]
             target = self.audit_target or ""

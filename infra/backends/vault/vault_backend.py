@@ -127,6 +127,8 @@ class VaultBackend(pulumi.ComponentResource):
             token_policies=[policy.name],
             token_ttl=cfg.token_ttl_seconds,
             token_max_ttl=cfg.token_ttl_seconds,
+            # Network isolation: the token only works from the cluster's addresses.
+            token_bound_cidrs=list(cfg.token_bound_cidrs) or None,
             opts=child,
         )
 
