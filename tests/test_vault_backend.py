@@ -142,6 +142,10 @@ def test_vault_stack_declares_no_aws_resources(vplan):
         ({"vaultAudience": "*"}, "vaultAudience"),
         ({"vaultAuditType": "syslog"}, "vaultAuditType"),
         ({"vaultTokenReviewer": "nobody"}, "vaultTokenReviewer"),
+        ({"vaultKubernetesCaCert": ""}, "vaultKubernetesCaCert"),
+        ({"vaultKubernetesCaCert": "not a certificate"}, "vaultKubernetesCaCert"),
+        ({"vaultTokenBoundCidrs": ["10.0.0.1/8"]}, "vaultTokenBoundCidrs"),
+        ({"vaultTokenBoundCidrs": ["everywhere"]}, "vaultTokenBoundCidrs"),
     ],
 )
 def test_bad_vault_config_names_the_key(changes, key):

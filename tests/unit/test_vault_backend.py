@@ -15,6 +15,7 @@ BASE = {
     "vaultKvMount": "kv-unit",
     "vaultAuthMount": "k8s-unit",
     "vaultKubernetesHost": "https://api.example:6443",
+    "vaultKubernetesCaCert": "-----BEGIN CERTIFICATE-----\nMIIBunit\n-----END CERTIFICATE-----\n",
     "vaultTokenReviewer": "eso",
     "vaultTokenTtl": "15m",
     "vaultAudience": "aud-x",
@@ -64,6 +65,13 @@ def test_an_adopted_kv_mount_is_not_declared_but_the_policy_still_points_at_it()
 
 def test_with_vaults_own_reviewer_no_auth_delegator_binding_is_declared():
     assert _plan(vaultTokenReviewer="vault").of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") == []
+
+
+def test_outside_the_cluster_vault_never_falls_back_to_a_pods_ca_and_token():
+    config = _plan().one("vault:kubernetes/authBackendConfig:AuthBackendConfig")["inputs"]
+    assert config["disableLocalCaJwt"] is True and config["kubernetesCaCert"].startswith("-----BEGIN CERTIFICATE-----")
+    in_cluster = _plan(vaultTokenReviewer="vault", vaultKubernetesCaCert="").one("vault:kubernetes/authBackendConfig:AuthBackendConfig")["inputs"]
+    assert in_cluster["disableLocalCaJwt"] is False
 
 
 def test_token_bound_cidrs_reach_the_role_and_none_leaves_it_unbound():

@@ -87,6 +87,9 @@ class VaultSettings(BackendSettings):
             reject("vaultAddress", "", "is missing (required when backend is vault)")
         if self.kubernetes_host is None:
             reject("vaultKubernetesHost", "", "is missing (required when backend is vault)")
+        if self.token_reviewer is VaultTokenReviewer.ESO and self.kubernetes_ca_cert is None:
+            # Vault outside the cluster has no pod CA to fall back on, and refuses the config without one.
+            reject("vaultKubernetesCaCert", "", "is missing (required when vaultTokenReviewer is eso: the PEM CA of the API server Vault calls)")
         for cidr in self.token_bound_cidrs:
             try:
                 ipaddress.ip_network(cidr)

@@ -115,6 +115,9 @@ class VaultBackend(pulumi.ComponentResource):
             kubernetes_host=cfg.kubernetes_host,
             kubernetes_ca_cert=cfg.kubernetes_ca_cert,
             issuer=cfg.kubernetes_issuer,
+            # With ESO's JWT as the reviewer, Vault runs outside the cluster: never
+            # fall back to a local pod's CA and token (there is none to trust).
+            disable_local_ca_jwt=cfg.token_reviewer is VaultTokenReviewer.ESO,
             opts=child,
         )
         role = vault.kubernetes.AuthBackendRole(
