@@ -213,3 +213,22 @@ def test_ci_setup_is_documented(doc):
     text = (ROOT / doc).read_text()
     for needle in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "deployWave", "driftCheck", "required reviewers"):
         assert needle in text, (doc, needle)
+
+
+def test_the_pulumi_token_is_only_in_the_env_of_steps_that_run_pulumi():
+    for path in WORKFLOWS:
+        doc = _load(path)
+        assert "PULUMI_ACCESS_TOKEN" not in yaml.safe_dump(doc.get("env", {})), path.name
+        assert "PULUMI_ACCESS_TOKEN" not in yaml.safe_dump(doc["on"]), path.name  # never passed in from a caller
+        for job_id, job in doc["jobs"].items():
+            assert "PULUMI_ACCESS_TOKEN" not in yaml.safe_dump(job.get("env", {})), (path.name, job_id)
+            assert "PULUMI_ACCESS_TOKEN" not in yaml.safe_dump(job.get("secrets", {})), (path.name, job_id)
+    holders = [(p.name, s.get("name")) for p, _, s in _steps() if "PULUMI_ACCESS_TOKEN" in yaml.safe_dump(s.get("env", {}))]
+    assert sorted(holders) == [("pulumi-stack.yml", "Drift check (non-mutating)"), ("pulumi-stack.yml", "Pulumi preview"), ("pulumi-stack.yml", "Pulumi up")]
+
+
+def test_previews_and_drift_checks_run_in_the_read_only_preview_environments():
+    preview = _load(ROOT / ".github/workflows/preview.yml")["jobs"]["preview"]["with"]
+    drift = _load(ROOT / ".github/workflows/drift.yml")["jobs"]["drift"]["with"]
+    assert preview["environment"] == drift["environment"] == "${{ matrix.stack }}-preview"
+    assert _load(ROOT / ".github/workflows/deploy.yml")["jobs"]["up"]["with"]["environment"] == "${{ matrix.stack }}"
