@@ -81,6 +81,17 @@ BAD = [
     ("bootstrap-yaml-1.1-on", {"bootstrap": "on"}, "bootstrap", "true or false"),
     ("bootstrap-yes", {"bootstrap": "yes"}, "bootstrap", "true or false"),
     ("drift-check-unknown", {"driftCheck": "weekly"}, "driftCheck", "hourly, daily"),
+    ("kms-admin-of-another-account", {"awsKmsAdminArns": f'["arn:aws:iam::{OTHER_ACCOUNT}:role/admin"]'}, "awsKmsAdminArns", "not of this account"),
+    ("kms-admin-not-an-arn", {"awsKmsAdminArns": '["admin"]'}, "awsKmsAdminArns", "IAM role or user ARNs"),
+    ("kms-admins-not-a-list", {"awsKmsAdminArns": "arn:aws:iam::111122223333:role/admin"}, "awsKmsAdminArns", "not a list"),
+    ("writer-of-another-account", {"awsSecretWriterArns": f'["arn:aws:iam::{OTHER_ACCOUNT}:role/operator"]'}, "awsSecretWriterArns", "not of this account"),
+    ("vpc-endpoints-unknown-mode", {"awsVpcEndpoints": "private"}, "awsVpcEndpoints", "none, create, existing"),
+    ("vpc-endpoints-create-without-vpc", {"awsVpcEndpoints": "create"}, "awsVpcId", "create"),
+    ("vpc-endpoints-create-without-subnets", {"awsVpcEndpoints": "create", "awsVpcId": "vpc-0abc12345def67890"}, "awsVpcSubnetIds", "create"),
+    ("vpc-endpoints-existing-without-ids", {"awsVpcEndpoints": "existing"}, "awsVpcEndpointIds", "existing"),
+    ("vpc-endpoint-id-malformed", {"awsVpcEndpointIds": '["vpce-XYZ"]'}, "awsVpcEndpointIds", "vpce-"),
+    ("monitoring-namespace-not-a-name", {"esoMonitoringNamespace": "Monitoring_NS"}, "esoMonitoringNamespace", "namespace"),
+    ("stack-name-in-the-removed-key-style", {"environment": "production"}, "environment", "was removed"),
     ("vault-address-plain-http", {"backend": "vault", "vaultAddress": "http://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc"}, "vaultAddress", "https"),
     ("vault-kubernetes-host-plain-http", {"backend": "vault", "vaultAddress": "https://vault.example.com", "vaultKubernetesHost": "http://kubernetes.default.svc"}, "vaultKubernetesHost", "https"),
 ]
@@ -124,8 +135,9 @@ def assert_rejected(stack_config: dict, key: str | None = None) -> None:
         assert lines[0].startswith("error: "), lines[0]
 
 
-def test_there_are_many_named_bad_configs():
-    assert len(BAD) == len({c[0] for c in BAD}) >= 45
+def test_there_are_many_named_bad_configs_and_the_readme_says_how_many():
+    assert len(BAD) == len({c[0] for c in BAD}) >= 55
+    assert f"{len(BAD)} named bad configs" in (stackfiles.ROOT / "README.md").read_text()
 
 
 @pytest.mark.parametrize(("changes", "key", "words"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
