@@ -51,6 +51,8 @@ LABEL_VALUE = r"[a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?"
 REMOVED_KEYS = {
     "environment": "was removed: the stack name is the environment "
     "(allowed: delete it with `pulumi config rm environment`; see README, Adding an environment)",
+    "bootstrap": "was removed: it dropped the store and every ExternalSecret (and so the app's Secrets) when set on a "
+    "deployed stack (allowed: delete it with `pulumi config rm bootstrap`; a first deploy uses awaitSync: false)",
 }
 
 
@@ -78,7 +80,7 @@ class CommonSettings(Settings):
     jwt_rotation: text(LABEL_VALUE, "a label value: lower-case letters, digits, '-', '.', e.g. 2026-11-28") = Field(
         alias="jwtRotation"
     )
-    bootstrap: Flag = Field(alias="bootstrap")
+    await_sync: Flag = Field(alias="awaitSync")
     eso_chart_version: text(
         r"[2-9]\.[0-9]{1,3}\.[0-9]{1,3}|[1-9][0-9]\.[0-9]{1,3}\.[0-9]{1,3}",
         "an exact chart version X.Y.Z, 2.x or newer, no ranges (0.x serves only the dead v1beta1 API), e.g. 2.9.0",

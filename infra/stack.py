@@ -39,7 +39,7 @@ def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: 
                 name=sync.target_secret,
                 values=refs,
                 refresh_policy=sync.refresh_policy,
-                await_ready=sync.await_ready,
+                await_ready=sync.await_ready and cfg.common.await_sync,
                 annotations={catalog.JWT_ROTATION_ANNOTATION: cfg.common.jwt_rotation} if sync.rotation_marker else {},
             )
         )
@@ -72,18 +72,13 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     pulumi.export("esoNamespace", eso.namespace)
     for key, value in declared.outputs.items():
         pulumi.export(key, value)
-    if common.bootstrap:
-        # First `up` on an empty cluster: the CRDs arrive with the release, so the
-        # custom resources come in the next `up` (see README, "First deploy").
-        pulumi.log.info("bootstrap: ClusterSecretStore and ExternalSecrets are not declared in this run")
-        return
-
     store = ClusterSecretStore(
         "store",
         ClusterSecretStoreArgs(
             store_name=declared.store_name,
             provider=declared.store_provider,
             namespaces=[catalog.APP_NAMESPACE],
+            await_ready=common.await_sync,
             # CRDs and webhook first, then every grant, or the store fails validation.
             depends_on=[eso.release, *declared.grants],
         ),

@@ -64,8 +64,6 @@ def _pulumi_outputs(stack: str) -> dict | None:
 def resolve(stack: str, config_file: Path | None = None, secrets: catalog.Catalog = catalog.CATALOG) -> Target:
     """Names from the deployed stack's outputs when readable, else from the catalog."""
     cfg = parse(project_keys(stack_config(stack, config_file)), stack)
-    if cfg.common.bootstrap:
-        raise OpsError(f"stack {stack} declares no ExternalSecrets (bootstrap is on): nothing to sync")
     outputs = _pulumi_outputs(stack)
     if outputs and "syncClasses" in outputs:
         by_name = {s.name: s for s in catalog.SYNC_CLASSES}

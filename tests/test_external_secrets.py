@@ -7,7 +7,9 @@ from collections import Counter
 import pytest
 
 from infra import catalog
-from tests.support import PLANS, configured, plans_of, render, render_named
+from infra.fields import ConfigError
+from stacktools import plandiff
+from tests.support import ANY_STACK, PLANS, configured, plans_of, render, render_named
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
@@ -102,14 +104,15 @@ def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(aws_plan):
     assert refs["STRIPE_WEBHOOK_SECRET"] == {"key": f"aragora/{env}/billing", "property": "stripe-webhook-secret"}
 
 
-def test_external_secrets_target_owned_secrets_retained_when_the_remote_disappears(any_plan):
+def test_secrets_outlive_their_external_secret_and_a_value_gone_from_the_backend(any_plan):
     store = any_plan.one(STORE)["inputs"]["metadata"]["name"]
     for name, es in _external_secrets(any_plan).items():
         spec = es["inputs"]["spec"]
         assert es["inputs"]["metadata"]["namespace"] == "aragora"
         assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store}
         assert spec["target"]["name"] == name
-        assert spec["target"]["creationPolicy"] == "Owner"
+        # Orphan: no ownerReference, so deleting the ExternalSecret never deletes the Secret.
+        assert spec["target"]["creationPolicy"] == "Orphan"
         assert spec["target"]["deletionPolicy"] == "Retain"
 
 
@@ -154,14 +157,20 @@ def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(any_p
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
-def test_bootstrap_declares_operator_and_backend_but_no_custom_resources(name):
-    full, plan = render_named(name), render_named(name, bootstrap=True)
-    assert plan.of_type(STORE) == [] and plan.of_type(ES) == []
-    assert plan.one("kubernetes:helm.sh/v3:Release")
-    # Exactly the store and the ExternalSecrets (their components and children) are left out.
-    dropped = ("aragora:eso:ClusterSecretStore", "aragora:eso:AppExternalSecrets")
-    kept = {r["urn"] for r in full.resources if not any(t in r["urn"] for t in dropped)}
-    assert {r["urn"] for r in plan.resources} == kept
+def test_await_sync_off_declares_everything_and_only_stops_pulumi_from_waiting(name):
+    full, first = render_named(name), render_named(name, awaitSync=False)
+    assert {r["urn"] for r in first.resources} == {r["urn"] for r in full.resources}
+    for r in [*first.of_type(STORE), *first.of_type(ES)]:
+        annotations = r["inputs"]["metadata"]["annotations"]
+        assert annotations.get("pulumi.com/skipAwait") == "true" and "pulumi.com/waitFor" not in annotations
+    # Nothing but those annotations differs.
+    changed = {c.urn for c in plandiff.diff(full.resources, first.resources).update}
+    assert changed == {r["urn"] for r in [*full.of_type(STORE), *full.of_type(ES)] if "pulumi.com/waitFor" in r["inputs"]["metadata"]["annotations"]}
+
+
+def test_the_removed_bootstrap_switch_is_refused_with_the_way_forward():
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:bootstrap: was removed: .*awaitSync: false"):
+        render(ANY_STACK, bootstrap=True)
 
 
 EXTRA = catalog.SecretEntry("SENTRY_DSN", "observability", "sentry-dsn", "sentry-dsn", catalog.OPTIONAL, "Sentry DSN")

@@ -95,6 +95,8 @@ def test_data_access_audit_logs_for_secret_manager_are_on(gplan):
     assert audit["service"] == "secretmanager.googleapis.com"
     assert audit["auditLogConfigs"] == [{"logType": "DATA_READ"}]
     assert audit["project"] == gplan.one("pulumi:providers:gcp")["inputs"]["project"]
+    # Project-wide: turning it off or destroying the stack never removes it.
+    assert gplan.one("gcp:projects/iAMAuditConfig:IAMAuditConfig")["retain_on_delete"] is True
 
 
 def test_replication_is_automatic_or_user_managed_by_config():

@@ -92,11 +92,16 @@ def test_eso_gets_auth_delegator_only_when_its_jwt_is_the_reviewer():
     assert own.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") == []
 
 
-def test_audit_device_is_on_in_the_examples_and_protected(vplan):
+def test_audit_device_is_on_in_the_examples_per_environment_and_never_disabled_by_the_stack(vplan):
     audit = vplan.one("vault:index/audit:Audit")
     assert audit["inputs"]["type"] == vplan.setting("vaultAuditType") == "file"
+    assert audit["inputs"]["path"] == f"aragora-{vplan.stack}-file"
     assert audit["inputs"]["options"] == {"file_path": vplan.setting("vaultAuditTarget")}
-    assert audit["protect"] is True
+    assert audit["retain_on_delete"] is True
+
+
+def test_the_kubernetes_auth_method_is_never_disabled_by_the_stack(vplan):
+    assert vplan.one("vault:index/authBackend:AuthBackend")["retain_on_delete"] is True
 
 
 def test_vault_token_never_comes_from_config(vplan):

@@ -35,6 +35,8 @@ class ClusterSecretStoreArgs:
     namespaces: Sequence[str]
     """The only namespaces whose ExternalSecrets may use the store. Without
     ``spec.conditions`` any namespace of the cluster could read every value."""
+    await_ready: bool = True
+    """`pulumi up` fails until ESO reports the store Ready (off for a first deploy)."""
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -55,7 +57,7 @@ class ClusterSecretStore(pulumi.ComponentResource):
             metadata={
                 "name": args.store_name,
                 "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora"},
-                "annotations": await_ready_annotations(),
+                "annotations": await_ready_annotations() if args.await_ready else {"pulumi.com/skipAwait": "true"},
             },
             spec={"provider": args.provider, "conditions": [{"namespaces": list(args.namespaces)}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),

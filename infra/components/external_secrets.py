@@ -3,7 +3,8 @@
 Owns: the application namespace (declared, never deleted by this stack) and one
 ``external-secrets.io/v1`` ExternalSecret per target Secret.
 Does not own: the store the ExternalSecrets read from (``cluster_secret_store``),
-the Secrets themselves (ESO creates and owns them, ``creationPolicy: Owner``),
+the Secrets themselves (ESO creates and updates them, ``creationPolicy: Orphan``,
+so they outlive their ExternalSecret),
 nor the values (they live in the backend only).
 """
 
@@ -52,7 +53,11 @@ class AppExternalSecretsArgs:
 
 def external_secret_spec(spec: ExternalSecretSpec, store_name: str, refresh_interval: str) -> dict:
     """The ``spec`` of one ExternalSecret (pure, so it can be read without a runtime)."""
-    target: dict = {"name": spec.name, "creationPolicy": "Owner", "deletionPolicy": "Retain"}
+    # Orphan: ESO creates and updates the Secret but sets no ownerReference (and
+    # removes the one Owner once set), so deleting the ExternalSecret - a
+    # removed sync class, a backend switch, `pulumi destroy` - never deletes
+    # the app's Secret. Retain: a value gone from the backend stays too.
+    target: dict = {"name": spec.name, "creationPolicy": "Orphan", "deletionPolicy": "Retain"}
     if spec.annotations:
         target["template"] = {
             "engineVersion": "v2",

@@ -53,7 +53,7 @@ def test_role_binds_the_given_service_account_with_the_settings_ttl_and_audience
 def test_a_socket_audit_device_gets_its_address_and_none_declares_no_device():
     audit = _plan().one("vault:index/audit:Audit")
     assert audit["inputs"]["type"] == "socket" and audit["inputs"]["options"] == {"address": "audit.example:9090"}
-    assert audit["protect"] is True
+    assert audit["retain_on_delete"] is True and audit["inputs"]["path"] == "aragora-unit-socket"
     assert _plan(vaultAuditType="none", vaultAuditTarget="").of_type("vault:index/audit:Audit") == []
 
 

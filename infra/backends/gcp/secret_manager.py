@@ -67,7 +67,9 @@ class GcpSecretManager(pulumi.ComponentResource):
                 project=cfg.project,
                 service="secretmanager.googleapis.com",
                 audit_log_configs=[{"log_type": "DATA_READ"}],
-                opts=pulumi.ResourceOptions(parent=self),
+                # Project-wide: turning gcpAuditLogs off, or a destroy, forgets
+                # it here and leaves the project's audit logging as it was.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
 
         self.register_outputs({"secret_ids": self.secret_ids})

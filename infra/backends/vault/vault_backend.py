@@ -4,7 +4,10 @@ Owns: the KV v2 mount (protected: its data is the secrets; with
 ``vaultAdoptKvMount`` someone else owns it and it is not declared), the read-only
 policy ``aragora-<env>``, the Kubernetes auth method with its config and the
 role ESO logs in with, the ``system:auth-delegator`` binding Vault's
-TokenReview needs when it reviews ESO's own JWT, and optionally an audit device.
+TokenReview needs when it reviews ESO's own JWT, and optionally an audit device
+``aragora-<env>-<type>``. The auth method and the audit device serve the whole
+server, so this stack never disables them: removed from the stack, they stay
+(``retain_on_delete``).
 Does not own: the values (operators write them with ``vault kv put``), the
 Vault server, the token Pulumi uses (``VAULT_TOKEN`` in the environment), nor
 the store's provider block (``declare.store_provider``).
@@ -107,7 +110,9 @@ class VaultBackend(pulumi.ComponentResource):
             type="kubernetes",
             path=cfg.auth_mount,
             description=f"Kubernetes auth for the Aragora {args.environment} cluster",
-            opts=child,
+            # Often shared or imported (other teams' roles live on it): a stack
+            # change or destroy forgets it, never disables it on the server.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         auth_config = vault.kubernetes.AuthBackendConfig(
             f"{name}-k8s-auth-config",
@@ -154,11 +159,13 @@ class VaultBackend(pulumi.ComponentResource):
             vault.Audit(
                 f"{name}-audit",
                 type=cfg.audit.type.value,
-                path=f"aragora-{cfg.audit.type.value}",
-                description="Audit log of every request, including ESO's reads",
+                # One device per environment, even when environments share a server.
+                path=f"aragora-{args.environment}-{cfg.audit.type.value}",
+                description=f"Audit log of every request, including ESO's reads (Aragora {args.environment})",
                 options={option: cfg.audit.target},
-                # Removing the device silently ends the audit trail.
-                opts=pulumi.ResourceOptions(parent=self, protect=True),
+                # Disabling a device silently ends the audit trail for the whole
+                # server: a stack change or destroy forgets it, never disables it.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
 
         self.policy_name = policy.name
