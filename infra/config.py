@@ -174,6 +174,8 @@ def load() -> StackConfig:
     Raises ``ConfigError``.
     """
     merged = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    secret_keys = {*pulumi.runtime.config.get_config_secret_keys_env(), *pulumi.runtime.config._SECRET_KEYS.get()}  # noqa: SLF001
+    stackfiles.check_namespaces(merged, secret_keys)
     cfg = parse(project_keys(merged), pulumi.get_stack())
     check_separation(cfg, Path.cwd())
     return cfg

@@ -9,6 +9,8 @@ config and calls it; tests and the benchmark pass their own catalog.
 
 from __future__ import annotations
 
+import os
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -50,7 +52,22 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     common = cfg.common
     # An explicit context, never whatever is current on the operator's machine:
     # one environment's stack cannot apply into another's cluster by accident.
-    k8s_provider = k8s.Provider("k8s", context=common.kube_context, kubeconfig=common.kubeconfig)
+    # Every setting that weakens safety is pinned here: the SDK would otherwise
+    # take it from the environment (PULUMI_K8S_DELETE_UNREACHABLE, ...).
+    kubeconfig = common.kubeconfig or os.environ.get("KUBECONFIG")
+    k8s_provider = k8s.Provider(
+        "k8s",
+        context=common.kube_context,
+        # A path, as a secret: whatever it is (or the environment's KUBECONFIG
+        # holds) never lands in the plan or in state in clear.
+        kubeconfig=pulumi.Output.secret(kubeconfig) if kubeconfig else None,
+        delete_unreachable=False,
+        skip_update_unreachable=False,
+        upsert_existing_objects=False,
+        enable_patch_force=False,
+        enable_secret_mutable=False,
+        enable_config_map_mutable=False,
+    )
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
     declared: Declared = declarer(cfg.backend)(cfg.environment, cfg.backend, secrets, k8s_provider)

@@ -7,10 +7,18 @@ and ``ops``:
 values encoded the way the CLI hands them to the program (strings, lists as
 JSON). ``environments()`` lists the stacks of a directory: every
 ``Pulumi.<name>.yaml`` is one.
+
+Read as the CLI reads them (Go yaml.v3, YAML 1.2), never as PyYAML's YAML 1.1:
+a scalar is its text (``on``, ``yes``, ``0x10``, ``2.0`` stay strings; only
+``true``/``false`` are booleans, and the value rules decide), duplicate keys
+(and so a second ``config:`` block) are an error, anchors, aliases and
+explicit tags are refused (no alias bomb: the offline plan runs on fork pull
+requests), and a file over 64 KiB is refused unread.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -35,15 +43,94 @@ def encode_value(value: Any) -> str:
     return str(value)
 
 
+MAX_FILE_BYTES = 64 * 1024
+# Provider keys this project accepts in a stack file. Its providers are all
+# explicit, so provider config (aws:region, vault:address, ...) would configure
+# nothing and mislead; only this hardening switch is meaningful.
+PROVIDER_KEYS_ALLOWED = frozenset({"pulumi:disable-default-providers"})
+_CREDENTIAL = re.compile(r"token|secret|password|passwd|credential|private.?key|access.?key|client.?key|kubeconfig|cert.?data|auth", re.I)
+
+
+class _Refused(yaml.YAMLError):
+    """A YAML construct the CLI refuses, or that this project does not accept."""
+
+
+class _StackFileLoader(yaml.SafeLoader):
+    """YAML 1.2 core as yaml.v3 hands stack config to a string: plain scalars are their text."""
+
+    yaml_implicit_resolvers: dict = {}  # no YAML 1.1 booleans, ints or floats
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused("an alias (allowed: plain values; anchors and aliases are refused)")
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise _Refused(f"an anchor &{event.anchor} (allowed: plain values; anchors and aliases are refused)")
+        if getattr(event, "tag", None) not in (None, "!"):
+            raise _Refused(f"an explicit tag {event.tag} (allowed: plain values)")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _Refused(f"the key {quote_key(key)} twice (allowed: each key once, as the Pulumi CLI requires)")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StackFileLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+
+
 def _read_yaml(path: Path, what: str) -> Any:
+    """The document of ``path``; every problem is one ConfigError line naming the file."""
+    allowed = "a stack file Pulumi.<stack>.yaml, UTF-8 YAML with a config: mapping"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise ConfigError(f"{what}: {path} is a directory (allowed: {allowed})")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{what}: {path} is larger than {MAX_FILE_BYTES // 1024} KiB (allowed: {allowed})")
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
     except FileNotFoundError:
-        raise ConfigError(f"{what}: {path} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what}: {path} is a directory (allowed: a stack file, Pulumi.<stack>.yaml)") from None
+        raise ConfigError(f"{what}: {path} not found (allowed: {allowed})") from None
+    except PermissionError:
+        raise ConfigError(f"{what}: {path} is not readable (allowed: {allowed})") from None
+    except _Refused as err:
+        raise ConfigError(f"{what}: {path} has {err}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{what}: {path} is not valid YAML ({type(err).__name__})") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{what}: {path} is not valid YAML{where} ({type(err).__name__}; allowed: {allowed})") from None
+
+
+def check_namespaces(keys: Any, secret_keys: Any = ()) -> None:
+    """Refuse keys outside the project namespace (but the allowlist), credentials anywhere, secure values.
+
+    One rule for the offline plan (stack file keys) and the program (the
+    runtime's config map, with the keys the CLI decrypted as ``secret_keys``).
+    """
+    for key in keys:
+        key = str(key)
+        namespace, _, name = key.partition(":")
+        if not name:
+            raise ConfigError(f"{quote_key(key)}: not namespaced (allowed: {PROJECT}:<key>)")
+        if key in secret_keys:
+            # Values never live in stack config; see README "Putting the values".
+            raise ConfigError(f"{quote_key(key)}: a secure value (allowed: plain settings only; secret values go straight into the backend)")
+        if namespace == PROJECT or key in PROVIDER_KEYS_ALLOWED:
+            continue
+        if _CREDENTIAL.search(name):
+            raise ConfigError(
+                f"{quote_key(key)}: a credential in stack config (allowed: none; credentials come from the environment "
+                "of `pulumi up`, e.g. VAULT_TOKEN, AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS)"
+            )
+        if difflib.SequenceMatcher(None, namespace.lower(), PROJECT).ratio() > 0.8:
+            raise ConfigError(f"{quote_key(key)}: namespace {quote_key(namespace)} is not {PROJECT} (allowed: {PROJECT}:{quote_key(name)})")
+        raise ConfigError(
+            f"{quote_key(key)}: provider configuration is not read by this project, its providers are explicit "
+            f"(allowed: {PROJECT}:<key>, or {', '.join(sorted(PROVIDER_KEYS_ALLOWED))})"
+        )
 
 
 def declared_config(project_file: Path = ROOT / "Pulumi.yaml") -> dict[str, dict[str, Any]]:
@@ -82,14 +169,10 @@ def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
     if doc is None:
         doc = {}
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}) or {}, dict):
-        raise ConfigError(f"{path}: expected a mapping with a `config:` mapping")
+        raise ConfigError(f"{path}: not a mapping with a config: mapping (allowed: config: {{{PROJECT}:<key>: <value>, ...}})")
+    config = doc.get("config") or {}
+    check_namespaces(config, [k for k, v in config.items() if isinstance(v, dict) and "secure" in v])
     values = dict(project_defaults())
-    for key, value in (doc.get("config") or {}).items():
-        key = str(key)
-        if ":" not in key:
-            raise ConfigError(f"{quote_key(key)}: config keys must be namespaced (allowed: {PROJECT}:<key>)")
-        if isinstance(value, dict) and "secure" in value:
-            # Values never live in stack config; see README "Putting the values".
-            raise ConfigError(f"{quote_key(key)}: secure values are not allowed in this project's stack config")
-        values[key] = encode_value(value)
+    for key, value in config.items():
+        values[str(key)] = encode_value(value)
     return values

@@ -98,6 +98,90 @@ BAD = [
 ]
 
 
+VAULT = {"backend": "vault", "vaultAddress": "https://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc",
+         "vaultKubernetesCaCert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}
+GCP = {"backend": "gcp", "gcpProject": "aragora-hostile-1"}
+BAD += [
+    # Vault and GCP keys, each with the backend selected so its keys are read.
+    ("vault-address-missing", {**VAULT, "vaultAddress": ""}, "vaultAddress", "missing"),
+    ("vault-address-no-scheme", {**VAULT, "vaultAddress": "vault.example.com"}, "vaultAddress", "https URL"),
+    ("vault-address-trailing-newline", {**VAULT, "vaultAddress": "https://vault.example.com\n"}, "vaultAddress", "https URL"),
+    ("vault-kv-mount-leading-slash", {**VAULT, "vaultKvMount": "/secret"}, "vaultKvMount", "mount path"),
+    ("vault-auth-mount-upper-case", {**VAULT, "vaultAuthMount": "Kubernetes"}, "vaultAuthMount", "mount path"),
+    ("vault-token-ttl-too-short", {**VAULT, "vaultTokenTtl": "10s"}, "vaultTokenTtl", "5m..24h"),
+    ("vault-token-ttl-too-long", {**VAULT, "vaultTokenTtl": "48h"}, "vaultTokenTtl", "5m..24h"),
+    ("vault-audience-wildcard", {**VAULT, "vaultAudience": "*"}, "vaultAudience", "audience"),
+    ("vault-audience-with-space", {**VAULT, "vaultAudience": "va ult"}, "vaultAudience", "audience"),
+    ("vault-audit-type-unknown", {**VAULT, "vaultAuditType": "syslog"}, "vaultAuditType", "none, file, socket"),
+    ("vault-audit-file-relative", {**VAULT, "vaultAuditTarget": "logs/audit.log"}, "vaultAuditTarget", "absolute file path"),
+    ("vault-audit-socket-without-port", {**VAULT, "vaultAuditType": "socket", "vaultAuditTarget": "audit.example.com"}, "vaultAuditTarget", "host:port"),
+    ("vault-reviewer-unknown", {**VAULT, "vaultTokenReviewer": "kubelet"}, "vaultTokenReviewer", "eso, vault"),
+    ("vault-eso-reviewer-without-ca", {**VAULT, "vaultKubernetesCaCert": ""}, "vaultKubernetesCaCert", "required when vaultTokenReviewer is eso"),
+    ("vault-ca-not-pem", {**VAULT, "vaultKubernetesCaCert": "MIIB"}, "vaultKubernetesCaCert", "PEM"),
+    ("vault-ca-bundle-not-base64", {**VAULT, "vaultCaBundle": "not base64!"}, "vaultCaBundle", "base64"),
+    ("vault-bound-cidr-host-bits", {**VAULT, "vaultTokenBoundCidrs": '["10.0.0.1/8"]'}, "vaultTokenBoundCidrs", "no host bits"),
+    ("vault-bound-cidr-not-cidr", {**VAULT, "vaultTokenBoundCidrs": '["anywhere"]'}, "vaultTokenBoundCidrs", "CIDR"),
+    ("vault-adopt-not-bool", {**VAULT, "vaultAdoptKvMount": "maybe"}, "vaultAdoptKvMount", "true or false"),
+    ("gcp-project-missing", {**GCP, "gcpProject": ""}, "gcpProject", "missing"),
+    ("gcp-project-upper-case", {**GCP, "gcpProject": "Aragora-Prod"}, "gcpProject", "project id"),
+    ("gcp-project-too-short", {**GCP, "gcpProject": "abc"}, "gcpProject", "project id"),
+    ("gcp-identity-unknown", {**GCP, "gcpIdentity": "keys"}, "gcpIdentity", "gsa, direct"),
+    ("gcp-direct-without-number", {**GCP, "gcpIdentity": "direct"}, "gcpProjectNumber", "direct"),
+    ("gcp-project-number-letters", {**GCP, "gcpProjectNumber": "12ab34"}, "gcpProjectNumber", "digits"),
+    ("gcp-regions-twice", {**GCP, "gcpReplicaLocations": '["us-east1", "us-east1"]'}, "gcpReplicaLocations", "twice"),
+    ("gcp-region-not-a-region", {**GCP, "gcpReplicaLocations": '["mars"]'}, "gcpReplicaLocations", "GCP regions"),
+    ("gcp-regions-not-a-list", {**GCP, "gcpReplicaLocations": "us-east1"}, "gcpReplicaLocations", "not a list"),
+    ("gcp-kms-key-malformed", {**GCP, "gcpKmsKeyName": "my-key"}, "gcpKmsKeyName", "Cloud KMS key"),
+    ("gcp-kms-key-regional-with-auto-replication", {**GCP, "gcpKmsKeyName": "projects/kms-proj-1/locations/us-east1/keyRings/r/cryptoKeys/k"}, "gcpKmsKeyName", "global"),
+    ("gcp-cluster-name-without-location", {**GCP, "gcpClusterName": "aragora"}, "gcpClusterLocation", "gcpClusterName"),
+    ("gcp-audit-logs-yes", {**GCP, "gcpAuditLogs": "yes"}, "gcpAuditLogs", "true or false"),
+    ("eks-cluster-name-with-space", {"awsIdentity": "pod-identity", "awsEksClusterName": "my cluster"}, "awsEksClusterName", "EKS cluster name"),
+    ("jwt-rotation-upper-case", {"jwtRotation": "Q4"}, "jwtRotation", "label"),
+    ("kube-context-unicode", {"kubeContext": "aragora-prodüction"}, "kubeContext", "context"),
+]
+
+# Keys in any namespace: credentials, near misses of the project's, provider config, secure values.
+NAMESPACE_BAD = [
+    ("vault-token-plaintext", "vault:token", "hvs." + "EXAMPLEonlyNOTaTOKEN", "credential"),
+    ("aws-secret-key-plaintext", "aws:secretKey", "example-secret-key", "credential"),
+    ("aws-access-key-plaintext", "aws:accessKey", "AKIA" + "EXAMPLEEXAMPLE00", "credential"),
+    ("aws-session-token", "aws:token", "IQoEXAMPLE", "credential"),
+    ("gcp-credentials", "gcp:credentials", '{"type": "service_account"}', "credential"),
+    ("kubeconfig-content-in-provider-config", "kubernetes:kubeconfig", "apiVersion: v1", "credential"),
+    ("vault-auth-login", "vault:authLogin", "x", "credential"),
+    ("secure-credential", "vault:token", {"secure": "v1:AAAA"}, "secure value"),
+    ("secure-project-value", f"{P}:kubeContext", {"secure": "v1:AAAA"}, "secure value"),
+    ("namespace-near-miss-singular", "aragora-secret:kubeContext", "x", "is not aragora-secrets"),
+    ("namespace-near-miss-case", "Aragora-Secrets:kubeContext", "x", "is not aragora-secrets"),
+    ("namespace-near-miss-underscore", "aragora_secrets:kubeContext", "x", "is not aragora-secrets"),
+    ("provider-region", "aws:region", "us-east-1", "provider configuration"),
+    ("provider-vault-address", "vault:address", "https://v", "provider configuration"),
+    ("provider-kube-context", "kubernetes:context", "prod", "provider configuration"),
+    ("provider-gcp-project", "gcp:project", "p", "provider configuration"),
+    ("not-namespaced", "kubeContext", "aragora", "not namespaced"),
+]
+
+# Stack files as text: what a YAML library would quietly accept, refused as the Pulumi CLI refuses it.
+RAW_BAD = [
+    ("duplicate-key", "  aragora-secrets:kubeContext: elsewhere\n", "twice"),
+    ("duplicate-config-block", "config:\n  aragora-secrets:refreshInterval: 1m\n", "twice"),
+    ("anchor", "  aragora-secrets:jwtRotation: &marker initial\n", "anchor"),
+    ("alias-bomb", "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n", "anchor"),
+    ("explicit-bool-tag", "  aragora-secrets:awaitSync: !!bool yes\n", "tag"),
+    ("python-tag", "  aragora-secrets:jwtRotation: !!python/object:os.system ls\n", "tag"),
+    ("tab-indentation", "\taragora-secrets:esoReplicas: 2\n", "not valid YAML"),
+    ("second-document", "---\nconfig: {}\n", "not valid YAML"),
+    ("yaml-1.1-on", "  aragora-secrets:awaitSync: on\n", "true or false"),
+    ("yaml-1.1-yes", "  aragora-secrets:awaitSync: yes\n", "true or false"),
+    ("yaml-1.1-off", "  aragora-secrets:awaitSync: off\n", "true or false"),
+    ("float-integer", "  aragora-secrets:awsRecoveryWindowDays: 8.0\n", "integer"),
+    ("hex-integer", "  aragora-secrets:awsRecoveryWindowDays: 0x8\n", "integer"),
+    ("underscore-integer", "  aragora-secrets:awsRecoveryWindowDays: 0_8\n", "integer"),
+    ("exponent-integer", "  aragora-secrets:awsRecoveryWindowDays: 8e0\n", "integer"),
+    ("octal-recovery-window", "  aragora-secrets:awsRecoveryWindowDays: 0o30\n", "integer"),
+]
+
+
 def _raw(**changes) -> dict[str, str]:
     raw = config.project_keys(stackfiles.stack_config(BASE_STACK, BASE_FILE))
     for key, value in changes.items():
@@ -136,9 +220,71 @@ def assert_rejected(stack_config: dict, key: str | None = None) -> None:
         assert lines[0].startswith("error: "), lines[0]
 
 
-def test_there_are_many_named_bad_configs_and_the_readme_says_how_many():
-    assert len(BAD) == len({c[0] for c in BAD}) >= 55
-    assert f"{len(BAD)} named bad configs" in (stackfiles.ROOT / "README.md").read_text()
+NAMED = len(BAD) + len(NAMESPACE_BAD) + len(RAW_BAD) + 6  # + the file-level cases below
+
+
+def test_there_are_over_a_hundred_named_bad_configs_and_the_readme_says_how_many():
+    names = [c[0] for c in (*BAD, *NAMESPACE_BAD, *RAW_BAD)]
+    assert len(names) == len(set(names)) and NAMED >= 100
+    assert f"{NAMED} named bad configs" in (stackfiles.ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [c[1:] for c in NAMESPACE_BAD], ids=[c[0] for c in NAMESPACE_BAD])
+def test_a_key_outside_the_project_namespace_or_a_credential_is_refused_naming_it(key, value, words):
+    status, err, declared = run_plan({"config": {**BASE, key: value}})
+    assert status == 2 and declared == [] and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {key}:") and words in line, line
+
+
+def test_the_one_allowed_provider_key_is_accepted():
+    status, err, _ = run_plan({"config": {**BASE, "pulumi:disable-default-providers": ["*"]}})
+    assert status == 0, err
+
+
+def _run_text(text: str) -> tuple[int, str, list[str]]:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"Pulumi.{BASE_STACK}.yaml"
+        path.write_text(text, encoding="utf-8") if isinstance(text, str) else path.write_bytes(text)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = plan_cmd.main(["--stack", BASE_STACK, "--config-file", str(path)])
+        try:
+            declared = recorder.record(BASE_STACK, path).declared
+        except ConfigError:
+            declared = []
+    return status, err.getvalue(), declared
+
+
+BASE_TEXT = (BASE_FILE or stackfiles.stack_file(BASE_STACK)).read_text()
+
+
+@pytest.mark.parametrize(("addition", "words"), [c[1:] for c in RAW_BAD], ids=[c[0] for c in RAW_BAD])
+def test_a_stack_file_the_cli_would_refuse_is_refused_in_one_line(addition, words):
+    text = BASE_TEXT + addition
+    if addition.startswith(f"  {P}:") and words != "twice":
+        assert addition.split(":")[1] not in BASE_TEXT  # a new key, not a duplicate: the value rule speaks
+    status, err, declared = _run_text(text)
+    assert status == 2 and declared == [] and "Traceback" not in err, err
+    (line,) = err.strip().splitlines()
+    assert words in line, line
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        pytest.param(b"config:\n  aragora-secrets:kubeContext: \xff\xfe\n", "not valid YAML", id="not-utf-8"),
+        pytest.param("# " + "x" * 70_000 + "\n" + BASE_TEXT, "larger than 64 KiB", id="too-large"),
+        pytest.param("", "kubeContext: missing", id="empty"),
+        pytest.param("- a\n- list\n", "not a mapping", id="a-list"),
+        pytest.param("config:\n  - a\n", "not a mapping", id="config-a-list"),
+    ],
+)
+def test_a_stack_file_that_is_unreadable_empty_not_a_mapping_or_too_large_exits_2_in_one_line(content, words):
+    status, err, declared = _run_text(content)
+    assert status == 2 and declared == [] and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert words in line, line
 
 
 @pytest.mark.parametrize(("changes", "key", "words"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
@@ -250,6 +396,12 @@ def test_any_value_for_any_key_renders_or_fails_in_one_line(key, value):
 def test_a_stack_file_that_is_not_a_config_mapping_exits_2(document):
     status, err, _ = run_plan({"config": document} if not isinstance(document, dict) else document)
     assert status == 2 and "Traceback" not in err
+
+
+def test_a_missing_config_file_exits_2_in_one_line(tmp_path, capsys):
+    assert plan_cmd.main(["--stack", BASE_STACK, "--config-file", str(tmp_path / "nowhere.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not found" in err
 
 
 def test_a_config_file_that_is_a_directory_exits_2_in_one_line(tmp_path, capsys):

@@ -40,12 +40,21 @@ def test_secret_scanner_does_catch_a_planted_credential(tmp_path):
         f"  aws:secretAccessKey: {secrets.token_urlsafe(30)}\n"
         "  openai: sk-proj-" + "Ab3dE" * 10 + "T3BlbkFJ" + "xY9zQ" * 4 + "\n"
     )
-    result = subprocess.run([*HOOK, str(planted)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    # cwd = the project: the baseline names the Vault plugin by its path there.
+    result = subprocess.run([*HOOK, str(planted)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "AWS Access Key" in result.stdout or "Base64 High Entropy" in result.stdout
 
 
+def test_secret_scanner_catches_a_vault_token_the_stock_detectors_miss(tmp_path):
+    planted = tmp_path / "Pulumi.leak.yaml"
+    planted.write_text("config:\n  vault:token: hvs." + "CAESIJ" + "x" * 24 + "\n")  # low entropy, like many real ones
+    result = subprocess.run([*HOOK, str(planted)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Vault Token" in result.stdout, result.stdout
+
+
 PLANTED = {
+    "KUBECONFIG": "apiVersion: v1\nusers:\n- user:\n    token: planted-bearer-" + secrets.token_hex(16),
     "AWS_SECRET_ACCESS_KEY": "planted-aws-secret-" + secrets.token_hex(16),
     "AWS_SESSION_TOKEN": "planted-session-" + secrets.token_hex(12),
     "VAULT_TOKEN": "hvs.planted" + secrets.token_hex(12),
@@ -79,3 +88,32 @@ def test_plan_output_never_contains_a_value_from_the_environment(tmp_path):
         for name, value in PLANTED.items():
             assert value not in blob, f"{name} leaked into the plan of {stack} {config_file or ''}"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+WEAKENING_ENV = {
+    "PULUMI_K8S_DELETE_UNREACHABLE": "true",
+    "PULUMI_K8S_SKIP_UPDATE_UNREACHABLE": "true",
+    "PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true",
+    "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
+    "PULUMI_K8S_ENABLE_SECRET_MUTABLE": "true",
+    "VAULT_SKIP_VERIFY": "true",
+}
+
+
+def test_environment_variables_cannot_weaken_the_providers(tmp_path):
+    import json
+
+    for i, (stack, config_file) in enumerate(PLANS.values()):
+        out = tmp_path / str(i)
+        args = [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--out", str(out)]
+        args += ["--config-file", str(config_file)] if config_file else []
+        env = {**os.environ, **WEAKENING_ENV, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+        result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        providers = {r["type"]: r["inputs"] for r in json.loads((out / "resources.json").read_text()) if r["type"].startswith("pulumi:providers:")}
+        k8s = providers["pulumi:providers:kubernetes"]
+        for flag in ("deleteUnreachable", "skipUpdateUnreachable", "upsertExistingObjects", "enablePatchForce", "enableSecretMutable"):
+            assert k8s[flag] == "false", (stack, flag, k8s[flag])
+        assert k8s["kubeconfig"] == "[secret]"
+        if "pulumi:providers:vault" in providers:
+            assert providers["pulumi:providers:vault"]["skipTlsVerify"] == "false"

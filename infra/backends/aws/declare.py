@@ -42,6 +42,7 @@ def declare(
         region=settings.region,
         allowed_account_ids=[settings.account_id],
         default_tags={"tags": stack_tags},
+        insecure=False,
     )
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     prefix = catalog.env_prefix(environment)

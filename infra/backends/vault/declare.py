@@ -41,7 +41,8 @@ def declare(
 ) -> Declared:
     # No token argument: the provider reads VAULT_TOKEN from the environment,
     # so no credential is ever in config, state inputs or git.
-    provider = vault.Provider("vault", address=settings.address, skip_child_token=False)
+    # skip_tls_verify pinned: the SDK would take VAULT_SKIP_VERIFY from the environment.
+    provider = vault.Provider("vault", address=settings.address, skip_child_token=False, skip_tls_verify=False)
     access = VaultBackend(
         "vault",
         VaultBackendArgs(
