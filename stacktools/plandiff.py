@@ -2,9 +2,17 @@
 
 Both sides are desired states (``resources.json`` of two ``--out`` runs, e.g.
 the pull request's base and head), compared by URN: resources to create, to
-delete, and to update or replace with the changed input paths, old → new.
-JSON documents carried as strings (IAM policies) are compared parsed, so key
-order is no change; secret values stay ``[secret]`` on both sides.
+delete, to update (``~``) or to replace (``+-``, when a changed input forces it:
+``replacements.REPLACE_ON``), with the changed input paths, old → new. JSON
+documents carried as strings (IAM policies) are compared parsed, so key order
+is no change; secret values stay ``[secret]`` on both sides.
+
+Each change also says what it does to live data: a protected resource the
+engine will refuse to delete or replace, a retained one left in place, a
+removed ExternalSecret (its Secret stays, unsynced), a change to an
+``OnChange`` ExternalSecret (it re-reads its value: for the JWT secret, a
+logout of every user if the backend holds a new one), a deleted secret or
+mount (its values go with it).
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from stacktools.replacements import forces_replacement
 
 _OPTIONS = ("protect", "retain_on_delete", "parent", "provider")
 _MISSING = object()
@@ -24,6 +34,10 @@ class Change:
     name: str
     paths: list[tuple[str, Any, Any]] = field(default_factory=list)
     """``(path, old, new)``; a missing side is ``None`` with the path marked."""
+    replace: bool = False
+    """A changed input forces the provider to delete and create the resource."""
+    notes: list[str] = field(default_factory=list)
+    """What the change does to live data, for the reviewer."""
 
 
 @dataclass
@@ -73,12 +87,53 @@ def diff(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> Diff:
         if sorted(b.get("depends_on", [])) != sorted(a.get("depends_on", [])):
             paths.append(("[depends_on]", sorted(b.get("depends_on", [])), sorted(a.get("depends_on", []))))
         if paths:
-            updates.append(Change(urn, a["type"], a["name"], paths))
+            replace = any(not p.startswith("[") and forces_replacement(a["type"], p) for p, _, _ in paths)
+            updates.append(Change(urn, a["type"], a["name"], paths, replace, _notes(b, a, replace)))
     return Diff(
         create=[after[u] for u in sorted(set(after) - set(before))],
         delete=[before[u] for u in sorted(set(before) - set(after))],
         update=updates,
     )
+
+
+# What losing a resource of these types does to the values it holds.
+_DATA_LOSS = {
+    "aws:secretsmanager/secret:Secret": "schedules deletion of the secret and its values (recoverable for the recovery window)",
+    "aws:kms/key:Key": "schedules deletion of the key: every value encrypted with it becomes unreadable",
+    "gcp:secretmanager/secret:Secret": "deletes the secret and every version of its value",
+    "vault:index/mount:Mount": "unmounts the KV engine and destroys every value in it",
+}
+_EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+
+
+def _is_on_change(r: dict[str, Any]) -> bool:
+    spec = (r.get("inputs") or {}).get("spec")
+    return isinstance(spec, dict) and spec.get("refreshPolicy") == "OnChange"
+
+
+def _removal_notes(r: dict[str, Any], *, replaced: bool) -> list[str]:
+    notes = []
+    if r.get("protect"):
+        notes.append("protected: the engine will refuse until it is unprotected")
+    elif r.get("retain_on_delete"):
+        notes.append("retained: dropped from the stack, left in place")
+    elif r["type"] in _DATA_LOSS:
+        notes.append(_DATA_LOSS[r["type"]])
+    if r["type"] == _EXTERNAL_SECRET:
+        name = (r.get("inputs") or {}).get("metadata", {}).get("name", r["name"])
+        notes.append(
+            f"the Secret {name} stays (creationPolicy Orphan) " + ("and is re-synced by the new one" if replaced else "but is no longer synced")
+        )
+    if r["type"].startswith("pulumi:providers:"):
+        notes.append("every resource of this provider goes with it")
+    return notes
+
+
+def _notes(old: dict[str, Any], new: dict[str, Any], replace: bool) -> list[str]:
+    notes = _removal_notes(old, replaced=True) if replace else []
+    if _is_on_change(old) or _is_on_change(new):
+        notes.append("re-reads its value now (refreshPolicy OnChange): for the JWT secret, every user is logged out if the backend holds a new one")
+    return notes
 
 
 def _show(value: Any) -> str:
@@ -93,13 +148,15 @@ def render_text(d: Diff) -> str:
     for r in d.create:
         lines.append(f"+ {r['type']} {r['name']}")
     for r in d.delete:
-        flag = "  (protected: the engine will refuse until unprotected)" if r.get("protect") else ""
-        lines.append(f"- {r['type']} {r['name']}{flag}")
+        notes = _removal_notes(r, replaced=False)
+        lines.append(f"- {r['type']} {r['name']}" + (f"  ({'; '.join(notes)})" if notes else ""))
     for c in d.update:
-        lines.append(f"~ {c.type} {c.name}  (update or replace, as the provider decides)")
+        lines.append(f"{'+-' if c.replace else '~'} {c.type} {c.name}" + (f"  ({'; '.join(c.notes)})" if c.notes else ""))
         for path, old, new in c.paths:
-            lines.append(f"    ~ {path}: {_show(old)} => {_show(new)}")
-    summary = f"{len(d.create)} to create, {len(d.update)} to update or replace, {len(d.delete)} to delete"
+            mark = "+-" if not path.startswith("[") and forces_replacement(c.type, path) else "~"
+            lines.append(f"    {mark} {path}: {_show(old)} => {_show(new)}")
+    replaced = sum(c.replace for c in d.update)
+    summary = f"{len(d.create)} to create, {len(d.update) - replaced} to update, {replaced} to replace, {len(d.delete)} to delete"
     lines.append("" if lines else "no changes")
     lines.append(f"Resources: {summary}")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -9,7 +10,8 @@ import sys
 
 from stacktools import graph, plandiff, recorder
 from stacktools import plan as plan_cmd
-from tests.support import ANY_STACK, ROOT, render
+from stacktools.replacements import REPLACE_ON
+from tests.support import ANY_STACK, PLANS, ROOT, plans_of, render, render_named
 
 
 def _plan_cli(*args: str) -> subprocess.CompletedProcess:
@@ -35,7 +37,7 @@ def test_a_config_change_is_shown_with_old_and_new_values_and_exits_1(tmp_path):
     result = _plan_cli("--stack", ANY_STACK, "--config-file", str(changed), "--diff", str(tmp_path / "base"))
     assert result.returncode == 1, result.stderr
     assert f'~ spec.refreshInterval: "{old}" => "{new}"' in result.stdout
-    assert "0 to create, 3 to update or replace, 0 to delete" in result.stdout
+    assert "0 to create, 3 to update, 0 to replace, 0 to delete" in result.stdout
 
 
 def test_an_unreadable_base_is_an_error_with_exit_2(tmp_path):
@@ -55,7 +57,7 @@ def test_diff_lists_creates_deletes_and_marks_protected_deletes():
     back = plandiff.diff(without_app, full)
     assert len(back.create) == len(d.delete)
     protected = plandiff.render_text(plandiff.diff(full, [r for r in full if r["type"] != "aws:kms/key:Key"]))
-    assert re.search(r"- aws:kms/key:Key aws-secrets-kms-key\s+\(protected", protected)
+    assert re.search(r"- aws:kms/key:Key aws-secrets-kms-key\s+\(protected: the engine will refuse", protected)
 
 
 def test_json_policy_strings_are_compared_as_documents_so_key_order_is_no_change():
@@ -102,3 +104,82 @@ def test_graph_is_valid_dot_that_graphviz_parsers_accept(stack_plan):
     assert len(parsed.get_subgraphs()) == len(components)
     edges = sum(len(r["depends_on"]) + (1 if r["parent"] else 0) for r in stack_plan.resources)
     assert len(parsed.get_edges()) == edges
+
+
+
+# --- replace-aware diff ----------------------------------------------------------------
+
+VARIANTS = [
+    {},
+    {"awsIdentity": "pod-identity", "awsEksClusterName": "c"},
+    {"awsVpcEndpoints": "create", "awsVpcId": "vpc-0abc12345def67890", "awsVpcSubnetIds": ["subnet-0abc12345def67890"], "awsVpcSecurityGroupIds": ["sg-0abc12345def67890"]},
+]
+
+
+def test_the_replacement_table_covers_every_resource_type_the_stacks_declare():
+    declared = set()
+    for name in PLANS:
+        for overrides in VARIANTS if render_named(name).setting("backend") == "aws" else [{}]:
+            declared |= {r["type"] for r in render_named(name, **overrides).resources if r["custom"]}
+    declared |= {r["type"] for r in render_named(plans_of("vault")[0], vaultTokenReviewer="vault", vaultKubernetesCaCert="").resources if r["custom"]}
+    assert declared - set(REPLACE_ON) == set()
+
+
+def _changed(base: list[dict], type_: str, mutate) -> list[dict]:
+    head = copy.deepcopy(base)
+    (r,) = [r for r in head if r["type"] == type_][:1]
+    mutate(r)
+    return head
+
+
+def test_renaming_a_secret_is_a_replace_the_engine_refuses_and_says_what_it_would_lose():
+    base = render(ANY_STACK).resources
+    head = _changed(base, "aws:secretsmanager/secret:Secret", lambda r: r["inputs"].update(name=r["inputs"]["name"] + "-renamed"))
+    text = plandiff.render_text(plandiff.diff(base, head))
+    assert re.search(r"^\+- aws:secretsmanager/secret:Secret \S+  \(protected: the engine will refuse", text, re.M), text
+    assert re.search(r"^    \+- name: ", text, re.M)
+    assert "1 to replace" in text
+
+
+def test_a_policy_change_is_an_update_not_a_replace():
+    base = render(ANY_STACK).resources
+    head = _changed(base, "aws:iam/policy:Policy", lambda r: r["inputs"].update(policy=r["inputs"]["policy"].replace("DescribeSecret", "ListSecretVersionIds")))
+    d = plandiff.diff(base, head)
+    assert [c.replace for c in d.update] == [False]
+    assert re.search(r"^~ aws:iam/policy:Policy", plandiff.render_text(d), re.M)
+
+
+def test_another_kube_context_replaces_the_provider_and_says_everything_goes_with_it():
+    base, head = render(ANY_STACK).resources, render(ANY_STACK, kubeContext="another-cluster").resources
+    text = plandiff.render_text(plandiff.diff(base, head))
+    assert re.search(r"^\+- pulumi:providers:kubernetes k8s  \(every resource of this provider goes with it\)", text, re.M), text
+
+
+def test_a_removed_external_secret_says_its_secret_stays_unsynced():
+    base = render(ANY_STACK).resources
+    head = [r for r in base if not r["urn"].endswith("::app-secrets-aragora-secrets-optional")]
+    text = plandiff.render_text(plandiff.diff(base, head))
+    assert "- kubernetes:external-secrets.io/v1:ExternalSecret app-secrets-aragora-secrets-optional  (the Secret aragora-secrets-optional stays (creationPolicy Orphan) but is no longer synced)" in text
+
+
+def test_any_change_to_the_on_change_external_secret_warns_that_it_re_reads_the_jwt_secret():
+    base, head = render(ANY_STACK).resources, render(ANY_STACK, jwtRotation="2026-12-01").resources
+    text = plandiff.render_text(plandiff.diff(base, head))
+    (line,) = [ln for ln in text.splitlines() if "app-secrets-aragora-secrets-session" in ln]
+    assert line.startswith("~ ") and "re-reads its value now" in line and "logged out" in line
+
+
+def test_a_vault_mount_moves_in_place_but_a_type_change_replaces_it_and_destroys_its_values():
+    base = render_named(plans_of("vault")[0]).resources
+    moved = _changed(base, "vault:index/mount:Mount", lambda r: r["inputs"].update(path="kv-moved"))
+    assert [c.replace for c in plandiff.diff(base, moved).update] == [False]
+    retyped = _changed(base, "vault:index/mount:Mount", lambda r: r["inputs"].update(type="kv-v1"))
+    (change,) = plandiff.diff(base, retyped).update
+    assert change.replace and change.notes == ["protected: the engine will refuse until it is unprotected"]
+
+
+def test_removing_a_retained_shared_object_says_it_is_left_in_place():
+    base = render_named(plans_of("vault")[0]).resources
+    head = [r for r in base if r["type"] != "vault:index/audit:Audit"]
+    text = plandiff.render_text(plandiff.diff(base, head))
+    assert re.search(r"^- vault:index/audit:Audit vault-audit  \(retained: dropped from the stack, left in place\)", text, re.M), text
