@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from infra.fields import PROJECT, ConfigError, quote_key
+from infra.fields import PROJECT, ConfigError, quote, quote_key
 
 ROOT = Path(__file__).resolve().parent.parent
 _STACK_FILE = re.compile(r"Pulumi\.(?P<stack>[^.]+)\.yaml")
@@ -88,20 +88,20 @@ def _read_yaml(path: Path, what: str) -> Any:
     allowed = "a stack file Pulumi.<stack>.yaml, UTF-8 YAML with a config: mapping"
     try:
         if path.is_dir():
-            raise ConfigError(f"{what}: {path} is a directory (allowed: {allowed})")
+            raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is a directory (allowed: {allowed})")
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(f"{what}: {path} is larger than {MAX_FILE_BYTES // 1024} KiB (allowed: {allowed})")
+            raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is larger than {MAX_FILE_BYTES // 1024} KiB (allowed: {allowed})")
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
     except FileNotFoundError:
-        raise ConfigError(f"{what}: {path} not found (allowed: {allowed})") from None
+        raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} not found (allowed: {allowed})") from None
     except PermissionError:
-        raise ConfigError(f"{what}: {path} is not readable (allowed: {allowed})") from None
+        raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is not readable (allowed: {allowed})") from None
     except _Refused as err:
-        raise ConfigError(f"{what}: {path} has {err}") from None
+        raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} has {err}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{what}: {path} is not valid YAML{where} ({type(err).__name__}; allowed: {allowed})") from None
+        raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is not valid YAML{where} ({type(err).__name__}; allowed: {allowed})") from None
 
 
 def check_namespaces(keys: Any, secret_keys: Any = ()) -> None:
@@ -169,7 +169,7 @@ def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
     if doc is None:
         doc = {}
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}) or {}, dict):
-        raise ConfigError(f"{path}: not a mapping with a config: mapping (allowed: config: {{{PROJECT}:<key>: <value>, ...}})")
+        raise ConfigError(f"{PROJECT}: {quote(str(path))} is not a mapping with a config: mapping (allowed: config: {{{PROJECT}:<key>: <value>, ...}})")
     config = doc.get("config") or {}
     check_namespaces(config, [k for k, v in config.items() if isinstance(v, dict) and "secure" in v])
     values = dict(project_defaults())

@@ -11,8 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import stackfiles
 from infra.catalog import Catalog
 from infra.stackfiles import ROOT, encode_value, environments, stack_of
@@ -77,19 +75,11 @@ def doc(resource: dict, key: str) -> dict:
     return json.loads(resource["inputs"][key])
 
 
-def stack_file_value(stack: str, key: str, config_file: Path | None = None) -> Any:
-    path = config_file or ROOT / f"Pulumi.{stack}.yaml"
-    return (yaml.safe_load(path.read_text())["config"] or {}).get(f"aragora-secrets:{key}")
+def configured(stack: str, key: str, config_file: Path | None = None) -> str:
+    """The value a stack runs with, as the CLI hands it over: its stack file's, else the project default.
 
-
-def declared_default(key: str) -> Any:
-    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"][key].get("default")
-
-
-def configured(stack: str, key: str, config_file: Path | None = None) -> Any:
-    """The value a stack runs with: its stack file's, else the project default."""
-    value = stack_file_value(stack, key, config_file)
-    return declared_default(key) if value is None else value
+    Read through the same loader as the plan (``infra.stackfiles``)."""
+    return stackfiles.stack_config(stack, config_file)[f"aragora-secrets:{key}"]
 
 
 def settings(model, **values: Any):
