@@ -10,7 +10,7 @@ STACK  ?= $(firstword $(STACKS))
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint bench venv deps policy-deps force-sync verify lock clean help
+.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
@@ -53,7 +53,13 @@ plan: $(RUNTIME_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+# Real checkers from Debian where PyPI has none: promtool (the alert rules' tests).
+# CI runs as root; elsewhere install Debian's prometheus package first.
+tools:
+	@command -v promtool >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+		|| { echo "error: promtool is missing and could not be installed (apt-get install prometheus, as root)" >&2; exit 1; }
+
+test: lint tools
 	$(BIN)/python -m pytest
 
 bench: $(DEV_STAMP)

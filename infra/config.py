@@ -39,6 +39,7 @@ from infra.fields import (
     quote,
     quote_key,
     text,
+    text_list,
 )
 from infra.separation import Claim
 
@@ -89,6 +90,14 @@ class CommonSettings(Settings):
     eso_monitoring_namespace: text(
         r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?", "a namespace name (DNS label), e.g. monitoring"
     ) = Field(alias="esoMonitoringNamespace")
+    prometheus_operator: Flag = Field(alias="prometheusOperator")
+    alert_labels: text_list(
+        r"[a-zA-Z_][a-zA-Z0-9_]{0,62}=[!-~]{1,128}", "label=value pairs for Alertmanager routing, e.g. [team=platform]"
+    ) = Field(alias="alertLabels")
+    alert_runbook_url: text(r"[!-~]{1,512}", "the README's URL, e.g. https://github.com/<org>/<repo>/blob/main/README.md") = Field(
+        alias="alertRunbookUrl"
+    )
+    grafana_dashboard: Flag = Field(alias="grafanaDashboard")
     drift_check: choice(DriftCheck) = Field(alias="driftCheck")
     deploy_wave: integer(1, 9, "CI deploys lower waves first") = Field(alias="deployWave")
 

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from infra import catalog
 from infra.backends import declarer
 from infra.backends.base import Declared
+from infra.components import eso as eso_module
 from infra.components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
 from infra.components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from infra.components.external_secrets import (
@@ -25,6 +26,7 @@ from infra.components.external_secrets import (
     ExternalSecretSpec,
     SecretValueRef,
 )
+from infra.components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from infra.config import StackConfig
 
 
@@ -80,6 +82,8 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             service_account_annotations=declared.service_account_annotations,
             backend_ports=declared.egress_ports,
             monitoring_namespace=common.eso_monitoring_namespace,
+            service_monitor=common.prometheus_operator,
+            grafana_dashboard=common.grafana_dashboard,
         ),
         opts=k8s_opts,
     )
@@ -113,6 +117,21 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
         ),
         opts=k8s_opts,
     )
+    if common.prometheus_operator:
+        SyncAlerts(
+            "alerts",
+            SyncAlertsArgs(
+                namespace=eso_module.NAMESPACE,
+                app_namespace=catalog.APP_NAMESPACE,
+                required_secrets=[s.target_secret for s in secrets.by_sync_class if s.must_sync],
+                optional_secrets=[s.target_secret for s in secrets.by_sync_class if not s.must_sync],
+                store_name=declared.store_name,
+                runbook_url=common.alert_runbook_url,
+                labels=dict(label.split("=", 1) for label in common.alert_labels),
+                depends_on=[eso.release],
+            ),
+            opts=k8s_opts,
+        )
     pulumi.export("storeName", store.store_name)
     pulumi.export("appNamespace", app.namespace)
     # ExternalSecret and target Secret share a name; `make verify` reads these.

@@ -42,6 +42,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Namespace": _K8S_IDENTITY,
     "kubernetes:external-secrets.io/v1:ClusterSecretStore": _K8S_IDENTITY,
     "kubernetes:external-secrets.io/v1:ExternalSecret": _K8S_IDENTITY,
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S_IDENTITY,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": (*_K8S_IDENTITY, "roleRef"),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
     # Providers: another target means every resource of the provider moves

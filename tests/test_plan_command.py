@@ -89,7 +89,8 @@ def test_plan_prints_the_tree_and_writes_every_file(tmp_path, stack):
     plan = render(stack)
     manifests = {p.name: yaml.safe_load(p.read_text()) for p in (out / "manifests").iterdir()}
     kinds = sorted(m.get("kind", "helm") for m in manifests.values())
-    assert kinds == sorted(["ClusterSecretStore", "ExternalSecret", "ExternalSecret", "ExternalSecret", "Namespace", "Namespace", "helm"])
+    alerts = ["PrometheusRule"] if plan.setting("prometheusOperator") == "true" else []
+    assert kinds == sorted(["ClusterSecretStore", "ExternalSecret", "ExternalSecret", "ExternalSecret", "Namespace", "Namespace", "helm", *alerts])
     assert manifests["helm-release-external-secrets.yaml"]["values"]["replicaCount"] == int(plan.setting("esoReplicas"))
 
     policies = {p.name for p in (out / "policies").iterdir()}

@@ -97,6 +97,9 @@ class ExternalSecretsOperatorArgs:
     """TCP ports of the secret backend's API, the controller's only egress besides DNS and the API server."""
     monitoring_namespace: str = "monitoring"
     """Where Prometheus runs: the only source allowed to scrape the metrics ports."""
+    service_monitor: bool = False
+    """Render the chart's ServiceMonitor; the install fails when the CRD is missing."""
+    grafana_dashboard: bool = False
 
 
 def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
@@ -109,6 +112,10 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
     }
     return {
         **RECONCILERS,
+        # failIfMissing: a cluster without the Prometheus Operator fails the up
+        # instead of silently running unmonitored.
+        "serviceMonitor": {"enabled": args.service_monitor, "renderMode": "failIfMissing"},
+        "grafanaDashboard": {"enabled": args.grafana_dashboard},
         # Kubelet probes come from the node, not a pod, so health stays open;
         # the API server calls the webhook from outside any pod network.
         "networkPolicy": network_policy([scrape, {"ports": _tcp(CONTROLLER_HEALTH_PORT)}], args.backend_ports),

@@ -1,0 +1,117 @@
+"""Alerts on the sync path, as a Prometheus Operator PrometheusRule.
+
+Owns: one ``monitoring.coreos.com/v1`` PrometheusRule with the alerts an
+operator needs before the app notices: a required or session Secret not
+synced (critical), the optional one not synced (warning), the store not Ready
+(critical), sync errors rising (warning), ESO's admission webhook failing
+(critical). Every alert carries ``runbook_url`` to the README section that
+fixes it. Metric names are ESO 2.9's (``docs/api/metrics.md``,
+``esmetrics.go``): ``externalsecret_status_condition`` and
+``clustersecretstore_status_condition`` (labels ``name``, ``namespace``,
+``condition``, ``status``), ``externalsecret_sync_calls_error``, and
+controller-runtime's ``controller_runtime_webhook_requests_total``.
+Does not own: the scraping (the chart's ServiceMonitor, ``eso.py``), nor the
+Prometheus Operator or Alertmanager routing (the ``alertLabels`` route them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class SyncAlertsArgs:
+    namespace: str
+    """Where the rule lives (the Prometheus Operator's ruleNamespaceSelector must see it)."""
+    app_namespace: str
+    required_secrets: Sequence[str]
+    """ExternalSecrets whose failure breaks the app: critical."""
+    optional_secrets: Sequence[str]
+    store_name: str
+    runbook_url: str
+    """Base URL of the README; each alert appends its section's anchor."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Added to every alert, for Alertmanager routing (e.g. team=platform)."""
+    rule_labels: Mapping[str, str] = field(default_factory=dict)
+    """On the PrometheusRule object, for the operator's ruleSelector."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """The operator's release: the webhook and scraping must exist first."""
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, args: SyncAlertsArgs) -> dict:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": for_,
+        "labels": {**dict(args.labels), "severity": severity},
+        "annotations": {
+            "summary": summary,
+            "runbook_url": f"{args.runbook_url}#alert-{name.lower()}",
+        },
+    }
+
+
+def _names(names: Sequence[str]) -> str:
+    return "|".join(names)
+
+
+def rule_groups(args: SyncAlertsArgs) -> list[dict]:
+    """The rule groups; a pure function, so promtool can test exactly what is deployed."""
+    ns = args.app_namespace
+    not_ready = 'condition="Ready",status="False"'
+    alerts = [
+        _alert(
+            "AragoraSecretsNotSynced",
+            f'max by (namespace, name) (externalsecret_status_condition{{namespace="{ns}",name=~"{_names(args.required_secrets)}",{not_ready}}}) == 1',
+            "10m", "critical", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} is not Ready: the app cannot get its secrets", args,
+        ),
+        _alert(
+            "AragoraStoreNotReady",
+            f'max by (name) (clustersecretstore_status_condition{{name="{args.store_name}",{not_ready}}}) == 1',
+            "5m", "critical", "ClusterSecretStore {{ $labels.name }} is not Ready: no ExternalSecret can sync", args,
+        ),
+        _alert(
+            "ExternalSecretsWebhookFailing",
+            'sum(increase(controller_runtime_webhook_requests_total{service=~"external-secrets.*",code="500"}[5m])) > 0',
+            "5m", "critical", "ESO's admission webhook answers with errors: stores and ExternalSecrets cannot be changed", args,
+        ),
+        _alert(
+            "AragoraSecretSyncErrors",
+            f'sum by (namespace, name) (increase(externalsecret_sync_calls_error{{namespace="{ns}"}}[15m])) > 0',
+            "15m", "warning", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} keeps failing to sync", args,
+        ),
+    ]
+    if args.optional_secrets:
+        alerts.insert(1, _alert(
+            "AragoraOptionalSecretsNotSynced",
+            f'max by (namespace, name) (externalsecret_status_condition{{namespace="{ns}",name=~"{_names(args.optional_secrets)}",{not_ready}}}) == 1',
+            "30m", "warning", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} (optional integrations) is not Ready", args,
+        ))
+    return [{"name": "aragora-secrets-sync", "rules": alerts}]
+
+
+class SyncAlerts(pulumi.ComponentResource):
+    """The PrometheusRule of the sync path."""
+
+    rule_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SyncAlertsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aragora:monitoring:SyncAlerts", name, None, opts)
+        rule = k8s.apiextensions.CustomResource(
+            f"{name}-rule",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={
+                "name": "aragora-secrets-sync",
+                "namespace": args.namespace,
+                "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora", **dict(args.rule_labels)},
+            },
+            spec={"groups": rule_groups(args)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.rule_name = rule.metadata["name"]
+        self.register_outputs({"rule_name": self.rule_name})
