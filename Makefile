@@ -10,7 +10,7 @@ STACK  ?= $(firstword $(STACKS))
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify lock clean help
+.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
 	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
+	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO chart upgrade: CRDs store only v1"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -71,6 +72,11 @@ force-sync: $(RUNTIME_STAMP)
 
 verify: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacktools.ops verify --stack $(STACK)
+
+# Before an ESO chart bump: refuses while a CRD still stores an API version other than v1.
+# NEW_VALUES=file (helm show values external-secrets --version X) also warns about dropped values.
+preflight: $(RUNTIME_STAMP)
+	$(BIN)/python -m stacktools.preflight --stack $(STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES))
 
 # Re-resolve constraints.txt after changing a pin (needs the package index).
 lock:

@@ -57,6 +57,16 @@ REMOVED_KEYS = {
 }
 
 
+class ReloaderMode(StrEnum):
+    """Automatic rollouts when a synced Secret changes."""
+
+    OFF = "off"
+    INSTALL = "install"
+    """Install stakater Reloader into the app namespace."""
+    EXTERNAL = "external"
+    """A Reloader already runs in the cluster: only annotate the Secrets."""
+
+
 class DriftCheck(StrEnum):
     """How often CI's drift workflow checks this stack (read by CI only: ``stacktools.matrix``)."""
 
@@ -90,6 +100,7 @@ class CommonSettings(Settings):
     eso_monitoring_namespace: text(
         r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?", "a namespace name (DNS label), e.g. monitoring"
     ) = Field(alias="esoMonitoringNamespace")
+    reloader: choice(ReloaderMode) = Field(alias="reloader")
     prometheus_operator: Flag = Field(alias="prometheusOperator")
     alert_labels: text_list(
         r"[a-zA-Z_][a-zA-Z0-9_]{0,62}=[!-~]{1,128}", "label=value pairs for Alertmanager routing, e.g. [team=platform]"

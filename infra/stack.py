@@ -18,6 +18,7 @@ from infra import catalog
 from infra.backends import declarer
 from infra.backends.base import Declared
 from infra.components import eso as eso_module
+from infra.components import reloader
 from infra.components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
 from infra.components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from infra.components.external_secrets import (
@@ -27,7 +28,7 @@ from infra.components.external_secrets import (
     SecretValueRef,
 )
 from infra.components.sync_alerts import SyncAlerts, SyncAlertsArgs
-from infra.config import StackConfig
+from infra.config import ReloaderMode, StackConfig
 
 
 def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: Declared) -> list[ExternalSecretSpec]:
@@ -45,6 +46,7 @@ def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: 
                 refresh_policy=sync.refresh_policy,
                 await_ready=sync.await_ready and cfg.common.await_sync,
                 annotations={catalog.JWT_ROTATION_ANNOTATION: cfg.common.jwt_rotation} if sync.rotation_marker else {},
+                secret_annotations=reloader.MATCH_ANNOTATION if cfg.common.reloader is not ReloaderMode.OFF else {},
             )
         )
     return specs
@@ -132,6 +134,10 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             ),
             opts=k8s_opts,
         )
+    if common.reloader is ReloaderMode.INSTALL:
+        reloader.Reloader("reloader", reloader.ReloaderArgs(namespace=app.namespace), opts=k8s_opts)
+    # What the app's Deployment carries so Reloader rolls it when a synced Secret changes.
+    pulumi.export("appDeploymentAnnotations", reloader.SEARCH_ANNOTATION if common.reloader is not ReloaderMode.OFF else {})
     pulumi.export("storeName", store.store_name)
     pulumi.export("appNamespace", app.namespace)
     # ExternalSecret and target Secret share a name; `make verify` reads these.

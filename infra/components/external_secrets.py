@@ -40,6 +40,8 @@ class ExternalSecretSpec:
     annotations: Mapping[str, str] = field(default_factory=dict)
     """On the ExternalSecret and, through the template, on the Secret it writes.
     A change bumps the spec generation, which is what ``OnChange`` re-syncs on."""
+    secret_annotations: Mapping[str, str] = field(default_factory=dict)
+    """On the Secret only (through the template), e.g. Reloader's match annotation."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,13 @@ def external_secret_spec(spec: ExternalSecretSpec, store_name: str, refresh_inte
     # removed sync class, a backend switch, `pulumi destroy` - never deletes
     # the app's Secret. Retain: a value gone from the backend stays too.
     target: dict = {"name": spec.name, "creationPolicy": "Orphan", "deletionPolicy": "Retain"}
-    if spec.annotations:
+    secret_annotations = {**dict(spec.annotations), **dict(spec.secret_annotations)}
+    if secret_annotations:
         target["template"] = {
             "engineVersion": "v2",
             # Merge keeps the fetched values; the template only adds metadata.
             "mergePolicy": "Merge",
-            "metadata": {"annotations": dict(spec.annotations)},
+            "metadata": {"annotations": secret_annotations},
         }
     data = []
     for ref in spec.values:
