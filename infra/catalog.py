@@ -72,6 +72,35 @@ can never block the required Secret from syncing."""
 SYNC_CLASSES: tuple[SyncClass, ...] = (REQUIRED, SESSION, OPTIONAL)
 
 
+class RotationMode(StrEnum):
+    AUTOMATIC = "automatic"
+    """The backend rotates it (an AWS rotation Lambda or RDS managed rotation, a GCP rotation subscriber)."""
+    MANUAL = "manual"
+    """An operator rotates it at the vendor; the schedule is a deadline and the age report enforces it."""
+
+
+@dataclass(frozen=True)
+class Rotation:
+    max_age_days: int
+    mode: RotationMode
+
+
+# Defaults, and why:
+DATABASE_CREDENTIALS = Rotation(30, RotationMode.AUTOMATIC)
+"""Database credentials are the most reusable secret (network reachable, broad
+data access) and can be rotated by machine without downtime (AWS's
+alternating-users Lambda, RDS managed rotation): monthly."""
+API_KEY = Rotation(90, RotationMode.MANUAL)
+"""Vendor API keys are issued by hand in the vendor's console; 90 days is the
+common compliance ceiling (PCI DSS, SOC 2 auditors) and a quarter of work."""
+WEBHOOK_SECRET = Rotation(180, RotationMode.MANUAL)
+"""Webhook signing secrets only prove a sender; rolling one needs the vendor's
+dashboard and a grace period with both secrets valid: twice a year."""
+SESSION_KEY = Rotation(90, RotationMode.MANUAL)
+"""The JWT signing key logs every user out when it changes: quarterly, in a
+maintenance window, then `jwtRotation` is bumped (README, Rotation rules)."""
+
+
 @dataclass(frozen=True)
 class SecretEntry:
     """One environment variable and where it lives.
@@ -87,6 +116,8 @@ class SecretEntry:
     slug: str
     sync: SyncClass
     description: str
+    rotation: Rotation = API_KEY
+    """Maximum age of the value and who rotates it."""
 
 
 class Catalog:
@@ -118,6 +149,10 @@ class Catalog:
                     raise ValueError(f"secret catalog: duplicate {kind} {value!r} ({e.env_var})")
                 seen[kind].add(value)
 
+    def max_age_days(self, group: str) -> int:
+        """The strictest maximum age of a grouped secret's values: the group rotates as one."""
+        return min(e.rotation.max_age_days for e in self.by_group[group])
+
     def __iter__(self):
         return iter(self.entries)
 
@@ -129,14 +164,14 @@ class Catalog:
 # makes on every refresh) small: four AWS/Vault secrets for eight values.
 CATALOG = Catalog(
     (
-        SecretEntry("DATABASE_URL", "database", "url", "database-url", REQUIRED, "PostgreSQL connection string"),
-        SecretEntry("ARAGORA_JWT_SECRET", "auth", "jwt-secret", "jwt-secret", SESSION, "Auth token signing secret, 32+ characters"),
+        SecretEntry("DATABASE_URL", "database", "url", "database-url", REQUIRED, "PostgreSQL connection string", DATABASE_CREDENTIALS),
+        SecretEntry("ARAGORA_JWT_SECRET", "auth", "jwt-secret", "jwt-secret", SESSION, "Auth token signing secret, 32+ characters", SESSION_KEY),
         SecretEntry("ANTHROPIC_API_KEY", "api-keys", "anthropic", "anthropic-key", REQUIRED, "Anthropic API key (Claude models)"),
         SecretEntry("OPENAI_API_KEY", "api-keys", "openai", "openai-key", REQUIRED, "OpenAI API key (GPT models)"),
         SecretEntry("OPENROUTER_API_KEY", "api-keys", "openrouter", "openrouter-key", OPTIONAL, "OpenRouter API key (fallback, multi-model)"),
         SecretEntry("MISTRAL_API_KEY", "api-keys", "mistral", "mistral-key", OPTIONAL, "Mistral API key"),
         SecretEntry("STRIPE_SECRET_KEY", "billing", "stripe-secret-key", "stripe-secret-key", OPTIONAL, "Stripe secret key (billing)"),
-        SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", OPTIONAL, "Stripe webhook signing secret"),
+        SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", OPTIONAL, "Stripe webhook signing secret", WEBHOOK_SECRET),
     )
 )
 

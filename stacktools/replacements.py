@@ -25,9 +25,12 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("clusterName", "namespace", "serviceAccount"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
+    "aws:secretsmanager/secretRotation:SecretRotation": ("secretId",),
+    "aws:cfg/rule:Rule": ("name",),
     # Vault (terraform-provider-vault; a mount's path is remounted in place)
     "vault:index/mount:Mount": ("type", "local", "sealWrap", "externalEntropyAccess"),
     "vault:index/policy:Policy": ("name",),
+    "vault:kv/secretBackendV2:SecretBackendV2": ("mount",),
     "vault:index/authBackend:AuthBackend": ("type", "path", "local"),
     "vault:kubernetes/authBackendConfig:AuthBackendConfig": ("backend",),
     "vault:kubernetes/authBackendRole:AuthBackendRole": ("backend", "roleName"),
@@ -38,6 +41,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "gcp:serviceaccount/account:Account": ("accountId", "project"),
     "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
     "gcp:projects/iAMAuditConfig:IAMAuditConfig": ("project", "service"),
+    "gcp:pubsub/topic:Topic": ("name", "project"),
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "role", "member", "project", "condition"),
     # Kubernetes: identity fields are immutable; a ClusterRoleBinding's roleRef too
     "kubernetes:core/v1:Namespace": _K8S_IDENTITY,
     "kubernetes:external-secrets.io/v1:ClusterSecretStore": _K8S_IDENTITY,

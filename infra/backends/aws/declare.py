@@ -11,10 +11,12 @@ import pulumi_kubernetes as k8s
 from infra import catalog
 from infra.backends.aws.eso_identity import AwsEsoIdentity, AwsEsoIdentityArgs
 from infra.backends.aws.network_isolation import AwsNetworkIsolation, AwsNetworkIsolationArgs
+from infra.backends.aws.rotation import AwsRotation, AwsRotationArgs
 from infra.backends.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
 from infra.backends.aws.settings import AwsSettings, Irsa
 from infra.backends.base import Declared, RemoteRef
 from infra.components.eso import ESO_SERVICE_ACCOUNT
+from infra.fields import reject
 
 
 def store_provider(settings: AwsSettings) -> dict[str, Any]:
@@ -34,6 +36,9 @@ def tags(environment: str) -> dict[str, str]:
 def declare(
     environment: str, settings: AwsSettings, secrets: catalog.Catalog, k8s_provider: k8s.Provider
 ) -> Declared:
+    unknown = set(settings.rotation_lambdas) - set(secrets.by_group)
+    if unknown:  # before anything is declared
+        reject("awsRotationLambdaArns", sorted(unknown), f"names no catalog group (allowed: {', '.join(secrets.by_group)})")
     stack_tags = tags(environment)
     # allowed_account_ids makes the provider refuse credentials of any other
     # account: one environment's run can never touch another's account.
@@ -72,6 +77,19 @@ def declare(
         ),
         opts=opts,
     )
+    if settings.rotation_lambdas or settings.config_rules:
+        AwsRotation(
+            "aws-rotation",
+            AwsRotationArgs(
+                environment=environment,
+                secret_arns=stored.secret_arns,
+                max_age_days={g: secrets.max_age_days(g) for g in secrets.by_group},
+                lambda_arns=settings.rotation_lambdas,
+                config_rules=settings.config_rules,
+                kms_key_arn=stored.kms_key_arn,
+            ),
+            opts=opts,
+        )
     outputs = {"awsRoleArn": identity.role_arn, "awsKmsKeyArn": stored.kms_key_arn, "awsSecretArns": stored.secret_arns}
     if settings.network is not None:
         isolation = AwsNetworkIsolation(

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from infra.fields import BackendSettings, choice, integer, reject, text, text_list
+from infra.fields import BackendSettings, Flag, choice, integer, reject, text, text_list
 from infra.separation import Claim
 
 
@@ -107,6 +107,11 @@ class AwsSettings(BackendSettings):
         r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
         "IAM role or user ARNs of this account that write values from outside the VPC, e.g. arn:aws:iam::111122223333:role/operator",
     ) = Field(alias="awsSecretWriterArns")
+    rotation_lambda_arns: text_list(
+        r"[a-z0-9][a-z0-9-]{0,63}=arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9_$-]+)?",
+        "<group>=<rotation Lambda ARN> pairs, e.g. [database=arn:aws:lambda:us-east-1:111122223333:function:rotate-db]",
+    ) = Field(alias="awsRotationLambdaArns")
+    config_rules: Flag = Field(alias="awsConfigRules")
     kms_admin_arns: text_list(
         r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
         "IAM role or user ARNs of this account, e.g. arn:aws:iam::111122223333:role/platform-admin",
@@ -132,6 +137,10 @@ class AwsSettings(BackendSettings):
                 reject("awsOidcProviderArn", arn, f"names region {match['region']} (allowed: awsRegion {self.region})")
         elif self.eks_cluster_name is None:
             reject("awsEksClusterName", "", "is missing (required when awsIdentity is pod-identity)")
+        for pair in self.rotation_lambda_arns:
+            arn = pair.split("=", 1)[1]
+            if arn.split(":")[1] != self.partition or arn.split(":")[4] != self.account_id:
+                reject("awsRotationLambdaArns", pair, f"is not a Lambda of this account (allowed: arn:{self.partition}:lambda:<region>:{self.account_id}:function:...)")
         for key, arns in (("awsKmsAdminArns", self.kms_admin_arns), ("awsSecretWriterArns", self.secret_writer_arns)):
             for arn in arns:
                 if not arn.startswith(f"arn:{self.partition}:iam::{self.account_id}:"):
@@ -143,6 +152,11 @@ class AwsSettings(BackendSettings):
         if self.vpc_endpoints is AwsVpcEndpoints.EXISTING and not self.vpc_endpoint_ids:
             reject("awsVpcEndpointIds", [], "is missing (required when awsVpcEndpoints is existing)")
         return self
+
+    @property
+    def rotation_lambdas(self) -> dict[str, str]:
+        """Group -> rotation Lambda ARN."""
+        return dict(pair.split("=", 1) for pair in self.rotation_lambda_arns)
 
     @property
     def network(self) -> CreateEndpoints | ExistingEndpoints | None:

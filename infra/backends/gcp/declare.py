@@ -34,6 +34,8 @@ def declare(
             settings=settings,
             secret_ids={e.slug: catalog.per_value_id(environment, e) for e in secrets},
             labels={"app": "aragora", "env": environment, "managed-by": "pulumi"},
+            environment=environment,
+            max_age_days={e.slug: e.rotation.max_age_days for e in secrets},
         ),
         opts=opts,
     )

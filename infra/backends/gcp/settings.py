@@ -48,6 +48,11 @@ class GcpSettings(BackendSettings):
     ) = Field(alias="gcpClusterName")
     cluster_project: text(PROJECT_ID, PROJECT_RULE, optional=True) = Field(alias="gcpClusterProject")
     audit_logs: Flag = Field(alias="gcpAuditLogs")
+    rotation_start: text(
+        r"20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z",
+        "the first rotation time, RFC 3339 in UTC, e.g. 2027-01-04T09:00:00Z",
+        optional=True,
+    ) = Field(alias="gcpRotationStart")
 
     @model_validator(mode="after")
     def _consistent(self) -> GcpSettings:
@@ -55,6 +60,8 @@ class GcpSettings(BackendSettings):
             reject("gcpProject", "", "is missing (required when backend is gcp)")
         if self.identity is GcpIdentity.DIRECT and self.project_number is None:
             reject("gcpProjectNumber", "", "is missing (required when gcpIdentity is direct)")
+        if self.rotation_start and self.project_number is None:
+            reject("gcpProjectNumber", "", "is missing (required with gcpRotationStart: the Secret Manager service agent is named by it)")
         if self.cluster_name and not self.cluster_location:
             reject("gcpClusterLocation", "", "is missing (required when gcpClusterName is set)")
         key = re.fullmatch(KMS_KEY, self.kms_key_name or "", re.ASCII)

@@ -50,6 +50,7 @@ def declare(
             settings=settings,
             secret_paths=[catalog.grouped_path(environment, g) for g in secrets.by_group],
             eso=ESO_SERVICE_ACCOUNT,
+            max_age_days=max(e.rotation.max_age_days for e in secrets),
         ),
         opts=pulumi.ResourceOptions(providers={"vault": provider, "kubernetes": k8s_provider}),
     )

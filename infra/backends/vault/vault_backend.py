@@ -41,6 +41,9 @@ def policy_hcl(environment: str, mount: str, paths: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+KV_MAX_VERSIONS = 10
+
+
 def role_name(environment: str) -> str:
     """The Kubernetes auth role ESO logs in with, and the policy it carries."""
     return f"aragora-{environment}"
@@ -63,6 +66,8 @@ class VaultBackendArgs:
     """KV paths inside the mount (``aragora/<env>/<group>``) ESO may read."""
     eso: ServiceAccount
     """The only service account the role accepts."""
+    max_age_days: int = 90
+    """The longest maximum age of the catalog's values (rotation policy)."""
 
 
 class VaultBackend(pulumi.ComponentResource):
@@ -96,6 +101,17 @@ class VaultBackend(pulumi.ComponentResource):
             )
             mount_deps.append(mount)
             self.mount_path = mount.path
+            # Rotation needs history and care: keep enough versions to roll back a
+            # bad rotation, drop versions older than twice the longest maximum age,
+            # and refuse blind overwrites (writes name the version they replace).
+            vault.kv.SecretBackendV2(
+                f"{name}-kv-settings",
+                mount=mount.path,
+                max_versions=KV_MAX_VERSIONS,
+                cas_required=True,
+                delete_version_after=2 * args.max_age_days * 86400,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         self.policy_document = policy_hcl(args.environment, cfg.kv_mount, args.secret_paths)
         policy = vault.Policy(
