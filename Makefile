@@ -10,7 +10,7 @@ STACK  ?= $(firstword $(STACKS))
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight lock clean help
+.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
@@ -19,6 +19,7 @@ help:
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
 	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
 	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO chart upgrade: CRDs store only v1"
+	@echo "make rotation-report STACK=... [NOW=iso-time]    each value's age against its max age; exit 1 if overdue"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -73,6 +74,11 @@ force-sync: $(RUNTIME_STAMP)
 verify: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacktools.ops verify --stack $(STACK)
 
+# When each value last changed in the backend, its catalog max age, OVERDUE (exit 1).
+# Backend credentials from the environment, as for `pulumi up`; NOW=2027-01-04T00:00:00Z looks ahead.
+rotation-report: $(DEV_STAMP)
+	$(BIN)/python -m stacktools.rotation --stack $(STACK) $(if $(NOW),--now $(NOW))
+
 # Before an ESO chart bump: refuses while a CRD still stores an API version other than v1.
 # NEW_VALUES=file (helm show values external-secrets --version X) also warns about dropped values.
 preflight: $(RUNTIME_STAMP)
@@ -82,7 +88,7 @@ preflight: $(RUNTIME_STAMP)
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	{ sed -n '1,3p' constraints.txt; .lock-venv/bin/python -m pip freeze | grep -v '^-e'; } > constraints.txt.new
+	{ sed -n '1,3p' constraints.txt; .lock-venv/bin/python -m pip freeze | grep -v -e '^-e' -e '^# Editable'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 clean:
