@@ -104,6 +104,33 @@ def _gcp(cfg: StackConfig) -> Callable[[catalog.SecretEntry], tuple[str, dt.date
 READERS = {"aws": _aws, "vault": _vault, "gcp": _gcp}
 
 
+def stamp_vault_metadata(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> list[str]:
+    """Write each grouped path's rotation policy as KV v2 custom metadata (metadata only, never data).
+
+    Not a Pulumi resource: the only one that carries custom metadata
+    (``vault.kv.SecretV2``) owns the secret's data, which this project never
+    touches. Returns the paths stamped.
+    """
+    import hvac
+
+    client = hvac.Client(url=os.environ.get("VAULT_ADDR") or cfg.backend.address, token=os.environ.get("VAULT_TOKEN"), timeout=10)
+    stamped = []
+    for group, entries in secrets.by_group.items():
+        path = catalog.grouped_path(cfg.environment, group)
+        modes = sorted({e.rotation.mode.value for e in entries})
+        client.secrets.kv.v2.update_metadata(
+            path=path,
+            mount_point=cfg.backend.kv_mount,
+            custom_metadata={
+                "aragora-max-age-days": str(secrets.max_age_days(group)),
+                "aragora-rotated-by": ",".join(modes),
+                "aragora-values": ",".join(e.env_var for e in entries),
+            },
+        )
+        stamped.append(f"{cfg.backend.kv_mount}/{path}")
+    return stamped
+
+
 def report(cfg: StackConfig, now: dt.datetime, secrets: catalog.Catalog = catalog.CATALOG) -> list[Row]:
     changed = READERS[cfg.backend.name](cfg)
     rows = []
@@ -127,10 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--config-file", type=Path)
     parser.add_argument("--now", help="evaluate at this time (ISO 8601, UTC), default: now")
+    parser.add_argument("--stamp-vault-metadata", action="store_true", help="first write each path's rotation policy as KV v2 custom metadata (Vault)")
     args = parser.parse_args(argv)
     now = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else dt.datetime.now(dt.UTC)
     try:
         cfg = parse(project_keys(stack_config(args.stack, args.config_file)), args.stack)
+        if args.stamp_vault_metadata:
+            if cfg.backend.name != "vault":
+                raise ConfigError(f"--stamp-vault-metadata: stack {args.stack} uses backend {cfg.backend.name} (allowed: a vault stack)")
+            for path in stamp_vault_metadata(cfg):
+                print(f"stamped {path}")
         rows = report(cfg, now)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -100,3 +100,20 @@ def test_vault_fresh_values_exit_0(vault):
 def test_an_unreachable_backend_is_one_line_and_exit_2():
     result = _report(VAULT_NAME, {"VAULT_ADDR": "http://127.0.0.1:1", "VAULT_TOKEN": "x"}, 0)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_vault_rotation_policy_is_stamped_as_custom_metadata_without_touching_data(vault):
+    stack, config_file = PLANS[VAULT_NAME]
+    args = [sys.executable, "-m", "stacktools.rotation", "--stack", stack, "--stamp-vault-metadata"]
+    args += ["--config-file", str(config_file)] if config_file else []
+    result = subprocess.run(args, cwd=ROOT, env={**os.environ, **vault}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    client = hvac.Client(url=vault["VAULT_ADDR"], token=vault["VAULT_TOKEN"], timeout=5)
+    mount = render(stack, config_file).setting("vaultKvMount")
+    for group, entries in catalog.CATALOG.by_group.items():
+        path = catalog.grouped_path(stack, group)
+        meta = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=mount)["data"]
+        assert meta["custom_metadata"]["aragora-max-age-days"] == str(catalog.CATALOG.max_age_days(group))
+        assert meta["current_version"] == 1  # metadata only: no new version of the data
+        data = client.secrets.kv.v2.read_secret_version(path=path, mount_point=mount, raise_on_deleted_version=True)["data"]["data"]
+        assert data == {e.key: "v" for e in entries}
