@@ -72,17 +72,19 @@ can never block the required Secret from syncing."""
 SYNC_CLASSES: tuple[SyncClass, ...] = (REQUIRED, SESSION, OPTIONAL)
 
 
+@dataclass(frozen=True)
+class Rotation:
+    """A value's rotation policy: how old it may get, and who rotates it."""
+
+    max_age_days: int
+    mode: RotationMode
+
+
 class RotationMode(StrEnum):
     AUTOMATIC = "automatic"
     """The backend rotates it (an AWS rotation Lambda or RDS managed rotation, a GCP rotation subscriber)."""
     MANUAL = "manual"
     """An operator rotates it at the vendor; the schedule is a deadline and the age report enforces it."""
-
-
-@dataclass(frozen=True)
-class Rotation:
-    max_age_days: int
-    mode: RotationMode
 
 
 # Defaults, and why:

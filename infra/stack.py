@@ -79,13 +79,9 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     eso = ExternalSecretsOperator(
         "eso",
         ExternalSecretsOperatorArgs(
-            chart_version=common.eso_chart_version,
-            replicas=common.eso_replicas,
+            settings=common,
             service_account_annotations=declared.service_account_annotations,
             backend_ports=declared.egress_ports,
-            monitoring_namespace=common.eso_monitoring_namespace,
-            service_monitor=common.prometheus_operator,
-            grafana_dashboard=common.grafana_dashboard,
         ),
         opts=k8s_opts,
     )

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.new_values:
         from infra.components.eso import ExternalSecretsOperatorArgs, helm_values
 
-        ours = helm_values(ExternalSecretsOperatorArgs(chart_version=cfg.common.eso_chart_version, replicas=cfg.common.eso_replicas))
+        ours = helm_values(ExternalSecretsOperatorArgs(settings=cfg.common))
         for path in removed_values(ours, yaml.safe_load(args.new_values.read_text()) or {}):
             print(f"warning: this stack sets `{path}`, which the new chart does not declare: it would be ignored")
     if old:

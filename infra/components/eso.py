@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.config import CommonSettings
+
 CHART = "external-secrets"
 CHART_REPO = "https://charts.external-secrets.io"
 NAMESPACE = "external-secrets"
@@ -87,35 +89,32 @@ def network_policy(ingress: list[dict], egress_ports: tuple[int, ...]) -> dict:
 
 @dataclass(frozen=True)
 class ExternalSecretsOperatorArgs:
-    chart_version: str
-    """Exact chart version (no ranges): an operator upgrade is a reviewed change."""
-    replicas: int
-    """Controller and webhook replicas; more than one turns on leader election and PDBs."""
+    settings: CommonSettings
+    """The exact chart version (an upgrade is a reviewed change), the replicas
+    (more than one: leader election and PDBs), the monitoring namespace (the
+    only source allowed to scrape), the ServiceMonitor (failing the install
+    when its CRD is missing) and the Grafana dashboard."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """E.g. ``eks.amazonaws.com/role-arn`` (IRSA) or ``iam.gke.io/gcp-service-account``."""
     backend_ports: tuple[int, ...] = (443,)
     """TCP ports of the secret backend's API, the controller's only egress besides DNS and the API server."""
-    monitoring_namespace: str = "monitoring"
-    """Where Prometheus runs: the only source allowed to scrape the metrics ports."""
-    service_monitor: bool = False
-    """Render the chart's ServiceMonitor; the install fails when the CRD is missing."""
-    grafana_dashboard: bool = False
 
 
 def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
     """The chart values; a pure function so tests and the plan can read them."""
-    highly_available = args.replicas > 1
+    cfg = args.settings
+    highly_available = cfg.eso_replicas > 1
     pdb = {"enabled": highly_available, "minAvailable": 1}
     scrape = {
         "ports": _tcp(METRICS_PORT),
-        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}}}],
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": cfg.eso_monitoring_namespace}}}],
     }
     return {
         **RECONCILERS,
         # failIfMissing: a cluster without the Prometheus Operator fails the up
         # instead of silently running unmonitored.
-        "serviceMonitor": {"enabled": args.service_monitor, "renderMode": "failIfMissing"},
-        "grafanaDashboard": {"enabled": args.grafana_dashboard},
+        "serviceMonitor": {"enabled": cfg.prometheus_operator, "renderMode": "failIfMissing"},
+        "grafanaDashboard": {"enabled": cfg.grafana_dashboard},
         # Kubelet probes come from the node, not a pod, so health stays open;
         # the API server calls the webhook from outside any pod network.
         "networkPolicy": network_policy([scrape, {"ports": _tcp(CONTROLLER_HEALTH_PORT)}], args.backend_ports),
@@ -123,7 +122,7 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
         # The chart ships its CRDs as templates, so `helm uninstall` would delete
         # them and cascade-delete every ExternalSecret and the Secrets they own.
         "crds": {"annotations": {"helm.sh/resource-policy": "keep"}},
-        "replicaCount": args.replicas,
+        "replicaCount": cfg.eso_replicas,
         "leaderElect": highly_available,
         "podDisruptionBudget": pdb,
         "resources": _RESOURCES,
@@ -135,7 +134,7 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
         # The webhook validates every store and ExternalSecret write
         # (failurePolicy Fail), so it needs the same availability as the controller.
         "webhook": {
-            "replicaCount": args.replicas,
+            "replicaCount": cfg.eso_replicas,
             "podDisruptionBudget": pdb,
             "resources": _RESOURCES,
             "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT, WEBHOOK_PORT)}], ()),
@@ -172,7 +171,7 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             f"{name}-release",
             name=CHART,
             chart=CHART,
-            version=args.chart_version,
+            version=args.settings.eso_chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
             namespace=ns.metadata["name"],
             values=helm_values(args),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from infra.components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from infra.config import CommonSettings
 from stacktools.recorder import declare
+from tests.support import settings
 
 
 def _plan(replicas: int):
+    common = settings(CommonSettings, kubeContext="unit", esoChartVersion="2.7.1", esoReplicas=replicas)
     return declare(
-        lambda: ExternalSecretsOperator(
-            "op", ExternalSecretsOperatorArgs(chart_version="2.7.1", replicas=replicas, service_account_annotations={"k": "v"})
-        )
+        lambda: ExternalSecretsOperator("op", ExternalSecretsOperatorArgs(settings=common, service_account_annotations={"k": "v"}))
     )
 
 
