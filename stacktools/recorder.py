@@ -129,9 +129,6 @@ class Plan:
             raise LookupError(f"expected one {type_} {name or ''}, found {len(found)}")
         return found[0]
 
-    def by_urn(self, urn: str) -> dict[str, Any]:
-        return next(r for r in self.resources if r["urn"] == urn)
-
     def k8s_objects(self) -> list[dict[str, Any]]:
         """Kubernetes objects as they would be applied (not providers, not Helm releases)."""
         return [

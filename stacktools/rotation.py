@@ -131,13 +131,9 @@ def stamp_vault_metadata(cfg: StackConfig, secrets: catalog.Catalog = catalog.CA
     return stamped
 
 
-def report(cfg: StackConfig, now: dt.datetime, secrets: catalog.Catalog = catalog.CATALOG) -> list[Row]:
+def report(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> list[Row]:
     changed = READERS[cfg.backend.name](cfg)
-    rows = []
-    for entry in secrets:
-        location, when = changed(entry)
-        rows.append(Row(entry, location, when))
-    return rows
+    return [Row(entry, *changed(entry)) for entry in secrets]
 
 
 def render_rows(rows: list[Row], now: dt.datetime) -> str:
@@ -164,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"--stamp-vault-metadata: stack {args.stack} uses backend {cfg.backend.name} (allowed: a vault stack)")
             for path in stamp_vault_metadata(cfg):
                 print(f"stamped {path}")
-        rows = report(cfg, now)
+        rows = report(cfg)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from tests.support import ANY_STACK, ROOT, render
+from tests.support import ANY_STACK, PLANS, ROOT, plans_of, render
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -118,9 +118,7 @@ def test_webhook_and_cert_controller_reach_only_dns_and_the_api_server(stack_pla
     assert all("to" not in r for r in egress)
 
 
-def test_the_controller_reaches_dns_the_api_server_and_the_backend_port_only(tmp_path):
-    from tests.support import PLANS, plans_of
-
+def test_the_controller_reaches_dns_the_api_server_and_the_backend_port_only():
     vault = render(*PLANS[plans_of("vault")[0]])
     egress = _values(vault)["networkPolicy"]["egress"]
     port = int(vault.setting("vaultAddress").rsplit(":", 1)[1])
