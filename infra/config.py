@@ -161,6 +161,11 @@ def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
 
 
+def from_stack_file(stack: str, config_file: Path | None = None) -> StackConfig:
+    """``stack``'s config as the CLI would pass it, parsed; no separation check. Raises ``ConfigError``."""
+    return parse(project_keys(stackfiles.stack_config(stack, config_file)), stack)
+
+
 def claims(cfg: StackConfig) -> list[Claim]:
     """What this stack must own alone among the project's stacks."""
     context = cfg.common.kube_context
@@ -177,7 +182,7 @@ def check_separation(cfg: StackConfig, directory: Path) -> None:
         if stack == cfg.environment:
             continue
         try:
-            other = parse(project_keys(stackfiles.stack_config(stack, stackfiles.stack_file(stack, directory))), stack)
+            other = from_stack_file(stack, stackfiles.stack_file(stack, directory))
         except ConfigError:
             continue
         others[stack] = claims(other)

@@ -17,16 +17,16 @@ import argparse
 import json
 import sys
 
-from infra.config import DriftCheck, StackConfig, parse, project_keys
+from infra.config import DriftCheck, StackConfig, from_stack_file
 from infra.fields import ConfigError
-from infra.stackfiles import environments, stack_config
+from infra.stackfiles import environments
 
 DAILY_HOUR = 5
 
 
 def stacks() -> list[StackConfig]:
     """Every stack of the project, parsed, in deploy order."""
-    parsed = [parse(project_keys(stack_config(s)), s) for s in environments()]
+    parsed = [from_stack_file(s) for s in environments()]
     return sorted(parsed, key=lambda c: (c.common.deploy_wave, c.environment))
 
 

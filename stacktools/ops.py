@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import catalog
-from infra.config import parse, project_keys
+from infra.config import from_stack_file
 from infra.fields import PROJECT, ConfigError
-from infra.stackfiles import ROOT, stack_config
+from infra.stackfiles import ROOT
 
 
 class OpsError(Exception):
@@ -63,7 +63,7 @@ def _pulumi_outputs(stack: str) -> dict | None:
 
 def resolve(stack: str, config_file: Path | None = None, secrets: catalog.Catalog = catalog.CATALOG) -> Target:
     """Names from the deployed stack's outputs when readable, else from the catalog."""
-    cfg = parse(project_keys(stack_config(stack, config_file)), stack)
+    cfg = from_stack_file(stack, config_file)
     outputs = _pulumi_outputs(stack)
     if outputs and "syncClasses" in outputs:
         by_name = {s.name: s for s in catalog.SYNC_CLASSES}

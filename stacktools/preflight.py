@@ -25,9 +25,8 @@ from typing import Any
 
 import yaml
 
-from infra.config import parse, project_keys
+from infra.config import from_stack_file
 from infra.fields import ConfigError
-from infra.stackfiles import stack_config
 from stacktools.ops import OpsError, _kubectl, _run
 
 GROUP = "external-secrets.io"
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-values", type=Path, help="the new chart's default values (helm show values ...)")
     args = parser.parse_args(argv)
     try:
-        cfg = parse(project_keys(stack_config(args.stack, args.config_file)), args.stack)
+        cfg = from_stack_file(args.stack, args.config_file)
         kubectl = _kubectl(cfg.common.kube_context)
     except (ConfigError, OpsError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import catalog
-from infra.config import StackConfig, parse, project_keys
+from infra.config import StackConfig, from_stack_file
 from infra.fields import ConfigError
-from infra.stackfiles import stack_config
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     now = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else dt.datetime.now(dt.UTC)
     try:
-        cfg = parse(project_keys(stack_config(args.stack, args.config_file)), args.stack)
+        cfg = from_stack_file(args.stack, args.config_file)
         if args.stamp_vault_metadata:
             if cfg.backend.name != "vault":
                 raise ConfigError(f"--stamp-vault-metadata: stack {args.stack} uses backend {cfg.backend.name} (allowed: a vault stack)")

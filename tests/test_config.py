@@ -66,7 +66,7 @@ def test_keys_without_a_default_are_exactly_the_ones_every_stack_must_set():
 @pytest.mark.parametrize("name", sorted(PLANS))
 def test_every_shipped_stack_and_example_parses_into_typed_settings(name):
     stack, config_file = PLANS[name]
-    cfg = config.parse(config.project_keys(stackfiles.stack_config(stack, config_file)), stack)
+    cfg = config.from_stack_file(stack, config_file)
     assert cfg.environment == stack
     assert type(cfg.backend) is REGISTRY[cfg.common.backend.value]
     assert isinstance(cfg.common.backend, StrEnum)
