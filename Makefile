@@ -77,7 +77,7 @@ verify: $(RUNTIME_STAMP)
 # When each value last changed in the backend, its catalog max age, OVERDUE (exit 1).
 # Backend credentials from the environment, as for `pulumi up`; NOW=2027-01-04T00:00:00Z looks ahead.
 rotation-report: $(DEV_STAMP)
-	$(BIN)/python -m stacktools.rotation --stack $(STACK) $(if $(NOW),--now $(NOW)) $(if $(STAMP),--stamp-vault-metadata)
+	$(BIN)/python -m stacktools.rotation --stack $(STACK) $(if $(NOW),--now $(NOW)) $(if $(STAMP),--stamp-metadata)
 
 # Before an ESO chart bump: refuses while a CRD still stores an API version other than v1.
 # NEW_VALUES=file (helm show values external-secrets --version X) also warns about dropped values.

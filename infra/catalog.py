@@ -4,12 +4,14 @@ Every backend (AWS Secrets Manager, Vault KV v2, GCP Secret Manager) and every
 ExternalSecret is derived from ``CATALOG``. Adding a secret is one line here;
 nothing else in the project names an individual secret.
 
-What this module owns: the names and grouping of each value, the sync classes
-(which Kubernetes Secret a value lands in, how and when ESO refreshes it,
-whether `pulumi up` waits for it, whether an operator may force a re-sync),
-and the rules that turn an entry into a backend location. What it does not
-own: the values themselves, which never appear in this repository (operators
-write them straight into the backend, see the README).
+What this module owns: the application's identity (``App``: its namespace,
+Secret names, path prefix, labels: every name the project derives), the names
+and grouping of each value, the sync classes (which Kubernetes Secret a value
+lands in, how and when ESO refreshes it, whether `pulumi up` waits for it,
+whether an operator may force a re-sync), and the rules that turn an entry
+into a backend location. What it does not own: the values themselves, which
+never appear in this repository (operators write them straight into the
+backend, see the README).
 """
 
 from __future__ import annotations
@@ -18,16 +20,73 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-APP_NAMESPACE = "aragora"
-TARGET_SECRET = "aragora-secrets"
-JWT_ROTATION_ANNOTATION = "aragora.io/jwt-rotation"
+from components.external_secrets import RefreshPolicy
 
 
-class RefreshPolicy(StrEnum):
-    """ESO ``spec.refreshPolicy``."""
+@dataclass(frozen=True)
+class App:
+    """Who the secrets are for: the one place its names are written.
 
-    PERIODIC = "Periodic"
-    ON_CHANGE = "OnChange"
+    Components never name the application; the program derives every name,
+    label and prefix from this and passes it to them as arguments.
+    """
+
+    name: str
+    """Prefix of every cloud resource name and backend path, the ``part-of`` label."""
+    title: str
+    """As descriptions write it, e.g. ``Aragora``."""
+    namespace: str
+    """The application's namespace: its ExternalSecrets and Secrets live there."""
+    target_secret: str
+    """The required values' Secret; the other sync classes add a suffix."""
+    annotation_domain: str
+    """Domain of this project's own annotations and tag keys."""
+
+    def prefix(self, environment: str) -> str:
+        """The path every value of one environment lives under (AWS names, Vault paths)."""
+        return f"{self.name}/{environment}/"
+
+    def grouped_path(self, environment: str, group: str) -> str:
+        """``<app>/<env>/<group>``: the AWS secret name and the Vault KV path."""
+        return f"{self.prefix(environment)}{group}"
+
+    def resource_name(self, environment: str, *parts: str) -> str:
+        """``<app>-<env>[-part...]``: IAM, KMS, Vault and GCP names of one environment."""
+        return "-".join((self.name, environment, *parts))
+
+    def per_value_id(self, environment: str, entry: SecretEntry) -> str:
+        """One secret per value, the environment in its name (GCP Secret Manager)."""
+        return self.resource_name(environment, entry.slug)
+
+    def subject(self, environment: str) -> str:
+        """Whose secrets, as descriptions say it: ``Aragora staging``."""
+        return f"{self.title} {environment}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """On every Kubernetes object the project declares."""
+        return {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": self.name}
+
+    @property
+    def jwt_rotation_annotation(self) -> str:
+        return f"{self.annotation_domain}/jwt-rotation"
+
+    @property
+    def group_tag_key(self) -> str:
+        """Tag (AWS) naming the group a grouped secret holds."""
+        return f"{self.annotation_domain}/secret-group"
+
+    @property
+    def value_label_key(self) -> str:
+        """Label (GCP) naming the value a per-value secret holds."""
+        return f"{self.name}-secret"
+
+    def target_secret_of(self, sync: SyncClass) -> str:
+        """The Kubernetes Secret (and its ExternalSecret) of one sync class."""
+        return f"{self.target_secret}{sync.suffix}"
+
+
+ARAGORA = App(name="aragora", title="Aragora", namespace="aragora", target_secret="aragora-secrets", annotation_domain="aragora.io")
 
 
 @dataclass(frozen=True)
@@ -35,8 +94,8 @@ class SyncClass:
     """How a group of values reaches the pods: one ExternalSecret and one Secret each."""
 
     name: str
-    target_secret: str
-    """The Kubernetes Secret (and the ExternalSecret writing it)."""
+    suffix: str
+    """Added to the app's target Secret name: this class's Secret (and the ExternalSecret writing it)."""
     refresh_policy: RefreshPolicy
     await_ready: bool
     """`pulumi up` fails until ESO reports it Ready."""
@@ -53,18 +112,18 @@ class SyncClass:
 
 
 REQUIRED = SyncClass(
-    "required", TARGET_SECRET, RefreshPolicy.PERIODIC, await_ready=True, must_sync=True, rotation_marker=False
+    "required", "", RefreshPolicy.PERIODIC, await_ready=True, must_sync=True, rotation_marker=False
 )
 """Refreshed every ``refreshInterval``; the app cannot start without them."""
 
 SESSION = SyncClass(
-    "session", f"{TARGET_SECRET}-session", RefreshPolicy.ON_CHANGE, await_ready=True, must_sync=True, rotation_marker=True
+    "session", "-session", RefreshPolicy.ON_CHANGE, await_ready=True, must_sync=True, rotation_marker=True
 )
 """Session-signing keys: rotating one logs every user out, so a rotation is a
 deliberate config change (``jwtRotation``), never a side effect of a refresh."""
 
 OPTIONAL = SyncClass(
-    "optional", f"{TARGET_SECRET}-optional", RefreshPolicy.PERIODIC, await_ready=False, must_sync=False, rotation_marker=False
+    "optional", "-optional", RefreshPolicy.PERIODIC, await_ready=False, must_sync=False, rotation_marker=False
 )
 """Integrations that may be absent. Kept apart so that a missing optional key
 can never block the required Secret from syncing."""
@@ -123,9 +182,10 @@ class SecretEntry:
 
 
 class Catalog:
-    """An ordered, validated set of entries; backends and ExternalSecrets are built from it."""
+    """An ordered, validated set of entries for one app; backends and ExternalSecrets are built from it."""
 
-    def __init__(self, entries: Iterable[SecretEntry]):
+    def __init__(self, entries: Iterable[SecretEntry], app: App = ARAGORA):
+        self.app = app
         self.entries: tuple[SecretEntry, ...] = tuple(entries)
         self._validate()
         grouped: dict[str, list[SecretEntry]] = {}
@@ -150,6 +210,13 @@ class Catalog:
                 if value in seen[kind]:
                     raise ValueError(f"secret catalog: duplicate {kind} {value!r} ({e.env_var})")
                 seen[kind].add(value)
+
+    def target_secret(self, sync: SyncClass) -> str:
+        return self.app.target_secret_of(sync)
+
+    def sync_class_of(self, target_secret: str) -> SyncClass | None:
+        """The sync class writing ``target_secret``, by its name."""
+        return next((s for s in SYNC_CLASSES if self.target_secret(s) == target_secret), None)
 
     def max_age_days(self, group: str) -> int:
         """The strictest maximum age of a grouped secret's values: the group rotates as one."""
@@ -176,23 +243,3 @@ CATALOG = Catalog(
         SecretEntry("STRIPE_WEBHOOK_SECRET", "billing", "stripe-webhook-secret", "stripe-webhook-secret", OPTIONAL, "Stripe webhook signing secret", WEBHOOK_SECRET),
     )
 )
-
-
-def env_prefix(environment: str) -> str:
-    """The path every value of one environment lives under (AWS names, Vault paths)."""
-    return f"aragora/{environment}/"
-
-
-def grouped_path(environment: str, group: str) -> str:
-    """``aragora/<env>/<group>``: the AWS secret name and the Vault KV path."""
-    return f"{env_prefix(environment)}{group}"
-
-
-def per_value_id(environment: str, entry: SecretEntry) -> str:
-    """One secret per value, the environment in its name (GCP Secret Manager)."""
-    return f"aragora-{environment}-{entry.slug}"
-
-
-def sync_class_of(target_secret: str) -> SyncClass | None:
-    """The sync class writing ``target_secret``, by its declared name."""
-    return next((s for s in SYNC_CLASSES if s.target_secret == target_secret), None)

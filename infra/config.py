@@ -2,7 +2,7 @@
 
 Raw config strings are parsed into frozen, typed settings before any resource
 is declared: ``CommonSettings`` for the keys every stack has, and the selected
-backend's own model (``infra.backends.REGISTRY``). Each key is defined once in
+backend's own model (``infra.backends.REGISTRY[...].settings``). Each key is defined once in
 Python (its field: type, rule, message) and once in ``Pulumi.yaml`` (its
 description and default); a test proves the two agree. Defaults live in
 ``Pulumi.yaml`` only: the CLI applies them before the program runs, and the
@@ -125,7 +125,7 @@ class StackConfig:
 
 def declared_keys() -> tuple[str, ...]:
     """Every config key the program knows: the common ones and every backend's."""
-    return CommonSettings.config_keys() + tuple(k for settings in REGISTRY.values() for k in settings.config_keys())
+    return CommonSettings.config_keys() + tuple(k for backend in REGISTRY.values() for k in backend.settings.config_keys())
 
 
 def _check_environment(stack: str) -> None:
@@ -151,7 +151,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     _check_environment(stack)
     _check_keys(raw)
     common = CommonSettings.parse(dict(raw))
-    backend = REGISTRY[common.backend.value].parse(dict(raw))
+    backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
     return StackConfig(environment=stack, common=common, backend=backend)
 
 

@@ -182,7 +182,7 @@ class Settings(BaseModel):
 
 
 class BackendSettings(Settings):
-    """The keys of one secret backend. Subclasses are listed in ``infra.backends.REGISTRY``."""
+    """The keys of one secret backend; each backend's contract names its class (``infra.backends.base.Backend``)."""
 
     name: ClassVar[str]
     """The ``backend`` config value that selects this backend."""

@@ -3,8 +3,10 @@
 ``build(cfg, secrets)`` is the whole program once config is parsed: the
 Kubernetes provider pinned to this environment's context, the selected
 backend's declaration (``infra.backends``), ESO, the store and one
-ExternalSecret per sync class of the catalog. ``infra/__main__.py`` only loads
-config and calls it; tests and the benchmark pass their own catalog.
+ExternalSecret per sync class of the catalog. Every name, label and prefix
+comes from the catalog's ``App``; the components in ``components/`` receive
+them as arguments. ``infra/__main__.py`` only loads config and calls it;
+tests and the benchmark pass their own catalog.
 """
 
 from __future__ import annotations
@@ -14,21 +16,16 @@ import os
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import reloader
+from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
+from components.eso import NAMESPACE as ESO_NAMESPACE
+from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
+from components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from infra import catalog
-from infra.backends import declarer
+from infra.backends import backend_of
 from infra.backends.base import Declared
-from infra.components import eso as eso_module
-from infra.components import reloader
-from infra.components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from infra.components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
-from infra.components.external_secrets import (
-    AppExternalSecrets,
-    AppExternalSecretsArgs,
-    ExternalSecretSpec,
-    SecretValueRef,
-)
-from infra.components.sync_alerts import SyncAlerts, SyncAlertsArgs
-from infra.config import ReloaderMode, StackConfig
+from infra.config import CommonSettings, ReloaderMode, StackConfig
 
 
 def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: Declared) -> list[ExternalSecretSpec]:
@@ -41,19 +38,35 @@ def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: 
             refs.append(SecretValueRef(e.env_var, remote.key, remote.property))
         specs.append(
             ExternalSecretSpec(
-                name=sync.target_secret,
+                name=secrets.target_secret(sync),
                 values=refs,
                 refresh_policy=sync.refresh_policy,
                 await_ready=sync.await_ready and cfg.common.await_sync,
-                annotations={catalog.JWT_ROTATION_ANNOTATION: cfg.common.jwt_rotation} if sync.rotation_marker else {},
+                annotations={secrets.app.jwt_rotation_annotation: cfg.common.jwt_rotation} if sync.rotation_marker else {},
                 secret_annotations=reloader.MATCH_ANNOTATION if cfg.common.reloader is not ReloaderMode.OFF else {},
             )
         )
     return specs
 
 
+def eso_args(common: CommonSettings, declared: Declared | None = None) -> ExternalSecretsOperatorArgs:
+    """The operator's arguments from the common settings (and the backend's identity and ports, once declared)."""
+    return ExternalSecretsOperatorArgs(
+        chart_version=common.eso_chart_version,
+        replicas=common.eso_replicas,
+        monitoring_namespace=common.eso_monitoring_namespace,
+        service_monitor=common.prometheus_operator,
+        grafana_dashboard=common.grafana_dashboard,
+        **(
+            {"service_account_annotations": declared.service_account_annotations, "backend_ports": declared.egress_ports}
+            if declared
+            else {}
+        ),
+    )
+
+
 def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
-    common = cfg.common
+    common, app = cfg.common, secrets.app
     # An explicit context, never whatever is current on the operator's machine:
     # one environment's stack cannot apply into another's cluster by accident.
     # Every setting that weakens safety is pinned here: the SDK would otherwise
@@ -74,17 +87,9 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     )
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
-    declared: Declared = declarer(cfg.backend)(cfg.environment, cfg.backend, secrets, k8s_provider)
+    declared = backend_of(cfg.backend).declare(cfg.environment, cfg.backend, secrets, k8s_provider)
 
-    eso = ExternalSecretsOperator(
-        "eso",
-        ExternalSecretsOperatorArgs(
-            settings=common,
-            service_account_annotations=declared.service_account_annotations,
-            backend_ports=declared.egress_ports,
-        ),
-        opts=k8s_opts,
-    )
+    eso = ExternalSecretsOperator("eso", eso_args(common, declared), opts=k8s_opts)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("backend", cfg.backend.name)
@@ -96,21 +101,23 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
         ClusterSecretStoreArgs(
             store_name=declared.store_name,
             provider=declared.store_provider,
-            namespaces=[catalog.APP_NAMESPACE],
+            namespaces=[app.namespace],
             await_ready=common.await_sync,
+            labels=app.labels,
             # CRDs and webhook first, then every grant, or the store fails validation.
             depends_on=[eso.release, *declared.grants],
         ),
         opts=k8s_opts,
     )
     specs = external_secret_specs(cfg, secrets, declared)
-    app = AppExternalSecrets(
+    external = AppExternalSecrets(
         "app-secrets",
         AppExternalSecretsArgs(
-            namespace=catalog.APP_NAMESPACE,
+            namespace=app.namespace,
             store_name=store.store_name,
             refresh_interval=common.refresh_interval,
             secrets=specs,
+            labels=app.labels,
             depends_on=[eso.release],
         ),
         opts=k8s_opts,
@@ -119,24 +126,27 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
         SyncAlerts(
             "alerts",
             SyncAlertsArgs(
-                namespace=eso_module.NAMESPACE,
-                app_namespace=catalog.APP_NAMESPACE,
-                required_secrets=[s.target_secret for s in secrets.by_sync_class if s.must_sync],
-                optional_secrets=[s.target_secret for s in secrets.by_sync_class if not s.must_sync],
+                rule_name=f"{app.target_secret}-sync",
+                alert_prefix=app.title,
+                namespace=ESO_NAMESPACE,
+                app_namespace=app.namespace,
+                required_secrets=[secrets.target_secret(s) for s in secrets.by_sync_class if s.must_sync],
+                optional_secrets=[secrets.target_secret(s) for s in secrets.by_sync_class if not s.must_sync],
                 store_name=declared.store_name,
                 runbook_url=common.alert_runbook_url,
                 labels=dict(label.split("=", 1) for label in common.alert_labels),
+                rule_labels=app.labels,
                 depends_on=[eso.release],
             ),
             opts=k8s_opts,
         )
     if common.reloader is ReloaderMode.INSTALL:
-        reloader.Reloader("reloader", reloader.ReloaderArgs(namespace=app.namespace), opts=k8s_opts)
+        reloader.Reloader("reloader", reloader.ReloaderArgs(namespace=external.namespace), opts=k8s_opts)
     # What the app's Deployment carries so Reloader rolls it when a synced Secret changes.
     pulumi.export("appDeploymentAnnotations", reloader.SEARCH_ANNOTATION if common.reloader is not ReloaderMode.OFF else {})
     pulumi.export("storeName", store.store_name)
-    pulumi.export("appNamespace", app.namespace)
+    pulumi.export("appNamespace", external.namespace)
     # ExternalSecret and target Secret share a name; `make verify` reads these.
-    pulumi.export("secretNames", app.secret_names)
+    pulumi.export("secretNames", external.secret_names)
     # Which sync class each one is, so operations never guess from a name.
     pulumi.export("syncClasses", {s.name: sync.name for s, sync in zip(specs, secrets.by_sync_class, strict=True)})

@@ -76,9 +76,9 @@ def resolve(stack: str, config_file: Path | None = None, secrets: catalog.Catalo
         )
     return Target(
         cfg.common.kube_context,
-        catalog.APP_NAMESPACE,
+        secrets.app.namespace,
         cfg.backend.store_name,
-        {sync.target_secret: sync for sync in secrets.by_sync_class},
+        {secrets.target_secret(sync): sync for sync in secrets.by_sync_class},
         "the catalog (no readable stack outputs)",
     )
 

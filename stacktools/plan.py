@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from infra.backends import REGISTRY
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import stack_config, stack_of
 from stacktools import graph, plandiff
@@ -85,29 +86,11 @@ def _manifest_filename(m: dict[str, Any]) -> str:
     return "-".join(p for p in parts if p) + ".yaml"
 
 
-def _pretty_json(document: str) -> str:
-    return json.dumps(json.loads(document), indent=2) + "\n"
-
-
 def policy_documents(plan: Plan) -> dict[str, str]:
-    """``{file name: text}`` for every access document the stack declares.
-
-    IAM policies and trust policies as ``.json``, Vault policies as ``.hcl``,
-    GCP per-secret bindings as one ``.json`` list.
-    """
+    """``{file name: text}`` for every access document the stack declares, as its backends write them."""
     docs: dict[str, str] = {}
-    for r in plan.of_type("aws:iam/policy:Policy"):
-        docs[f"{r['inputs']['name']}.json"] = _pretty_json(r["inputs"]["policy"])
-    for r in plan.of_type("aws:iam/role:Role"):
-        docs[f"{r['inputs']['name']}-trust.json"] = _pretty_json(r["inputs"]["assumeRolePolicy"])
-    for r in plan.of_type("vault:index/policy:Policy"):
-        docs[f"{r['inputs']['name']}.hcl"] = r["inputs"]["policy"]
-    bindings = [
-        {k: r["inputs"][k] for k in ("secretId", "role", "member")}
-        for r in plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
-    ]
-    if bindings:
-        docs[f"gcp-{plan.stack}-secret-accessors.json"] = json.dumps(sorted(bindings, key=lambda b: b["secretId"]), indent=2) + "\n"
+    for backend in REGISTRY.values():
+        docs.update(backend.access_documents(plan.stack, plan.resources))
     return docs
 
 

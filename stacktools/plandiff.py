@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.backends import REGISTRY
 from stacktools.replacements import forces_replacement
 
 _OPTIONS = ("protect", "retain_on_delete", "parent", "provider")
@@ -96,13 +97,8 @@ def diff(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> Diff:
     )
 
 
-# What losing a resource of these types does to the values it holds.
-_DATA_LOSS = {
-    "aws:secretsmanager/secret:Secret": "schedules deletion of the secret and its values (recoverable for the recovery window)",
-    "aws:kms/key:Key": "schedules deletion of the key: every value encrypted with it becomes unreadable",
-    "gcp:secretmanager/secret:Secret": "deletes the secret and every version of its value",
-    "vault:index/mount:Mount": "unmounts the KV engine and destroys every value in it",
-}
+# What losing a resource of these types does to the values it holds, as each backend says.
+_DATA_LOSS = {t: note for b in REGISTRY.values() for t, note in b.value_types.items()}
 _EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
 

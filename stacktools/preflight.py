@@ -95,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     old = stored_old_versions(json.loads(result.stdout or "{}"))
     if args.new_values:
-        from infra.components.eso import ExternalSecretsOperatorArgs, helm_values
+        from components.eso import helm_values
+        from infra.stack import eso_args
 
-        ours = helm_values(ExternalSecretsOperatorArgs(settings=cfg.common))
+        ours = helm_values(eso_args(cfg.common))
         for path in removed_values(ours, yaml.safe_load(args.new_values.read_text()) or {}):
             print(f"warning: this stack sets `{path}`, which the new chart does not declare: it would be ignored")
     if old:

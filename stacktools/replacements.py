@@ -1,10 +1,11 @@
 """Which input changes make the provider replace a resource (delete and create), per type.
 
-Curated from each provider's schema and documentation ("Changing this forces
-a new resource" in the Terraform-bridged providers' docs, immutable fields in
-Kubernetes), for every resource type this project declares; a test fails
-when the stack declares a type missing here. Paths are the camelCase input
-paths of ``resources.json``; a change at or below a path forces replacement.
+Each backend declares the types it can declare with their replacing inputs
+(``Backend.replace_on``, from its provider's schema: "Changing this forces a
+new resource"); the Kubernetes types every stack shares are listed here
+(identity fields are immutable). A test fails when a stack declares a type
+missing from the table. Paths are the camelCase input paths of
+``resources.json``; a change at or below a path forces replacement.
 
 Provider resources are listed too: re-targeting a provider (another cluster,
 region, project or server) re-targets every resource it manages.
@@ -12,50 +13,22 @@ region, project or server) re-targets every resource it manages.
 
 from __future__ import annotations
 
+from infra.backends import REGISTRY
+
 _K8S_IDENTITY = ("apiVersion", "kind", "metadata.name", "metadata.namespace")
 
-REPLACE_ON: dict[str, tuple[str, ...]] = {
-    # AWS (terraform-provider-aws ForceNew attributes)
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
-    "aws:kms/alias:Alias": ("name", "namePrefix"),
-    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
-    "aws:secretsmanager/secretPolicy:SecretPolicy": ("secretArn",),
-    "aws:iam/policy:Policy": ("name", "namePrefix", "path", "description"),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("clusterName", "namespace", "serviceAccount"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
-    "aws:secretsmanager/secretRotation:SecretRotation": ("secretId",),
-    "aws:cfg/rule:Rule": ("name",),
-    # Vault (terraform-provider-vault; a mount's path is remounted in place)
-    "vault:index/mount:Mount": ("type", "local", "sealWrap", "externalEntropyAccess"),
-    "vault:index/policy:Policy": ("name",),
-    "vault:kv/secretBackendV2:SecretBackendV2": ("mount",),
-    "vault:index/authBackend:AuthBackend": ("type", "path", "local"),
-    "vault:kubernetes/authBackendConfig:AuthBackendConfig": ("backend",),
-    "vault:kubernetes/authBackendRole:AuthBackendRole": ("backend", "roleName"),
-    "vault:index/audit:Audit": ("type", "path", "local", "options", "description"),  # no update at all
-    # GCP (terraform-provider-google ForceNew attributes)
-    "gcp:secretmanager/secret:Secret": ("secretId", "project", "replication"),
-    "gcp:secretmanager/secretIamMember:SecretIamMember": ("secretId", "role", "member", "project", "condition"),
-    "gcp:serviceaccount/account:Account": ("accountId", "project"),
-    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
-    "gcp:projects/iAMAuditConfig:IAMAuditConfig": ("project", "service"),
-    "gcp:pubsub/topic:Topic": ("name", "project"),
-    "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "role", "member", "project", "condition"),
-    # Kubernetes: identity fields are immutable; a ClusterRoleBinding's roleRef too
+KUBERNETES: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Namespace": _K8S_IDENTITY,
+    "kubernetes:core/v1:ServiceAccountPatch": _K8S_IDENTITY,
     "kubernetes:external-secrets.io/v1:ClusterSecretStore": _K8S_IDENTITY,
     "kubernetes:external-secrets.io/v1:ExternalSecret": _K8S_IDENTITY,
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S_IDENTITY,
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": (*_K8S_IDENTITY, "roleRef"),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    # Providers: another target means every resource of the provider moves
     "pulumi:providers:kubernetes": ("context", "kubeconfig", "cluster"),
-    "pulumi:providers:aws": ("region",),
-    "pulumi:providers:gcp": ("project",),
-    "pulumi:providers:vault": ("address", "namespace"),
 }
+
+REPLACE_ON: dict[str, tuple[str, ...]] = {**KUBERNETES, **{t: p for b in REGISTRY.values() for t, p in b.replace_on.items()}}
 
 
 def forces_replacement(type_: str, path: str) -> bool:

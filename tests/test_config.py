@@ -22,7 +22,7 @@ from stacktools.recorder import render
 from tests.support import PLANS, STACKS, plans_of
 
 DECLARED: dict[str, dict] = yaml.safe_load((stackfiles.ROOT / "Pulumi.yaml").read_text())["config"]
-MODELS: list[type[Settings]] = [config.CommonSettings, *REGISTRY.values()]
+MODELS: list[type[Settings]] = [config.CommonSettings, *(b.settings for b in REGISTRY.values())]
 FIELDS = {
     (f.alias or name): (model, f) for model in MODELS for name, f in model.model_fields.items()
 }
@@ -68,7 +68,7 @@ def test_every_shipped_stack_and_example_parses_into_typed_settings(name):
     stack, config_file = PLANS[name]
     cfg = config.from_stack_file(stack, config_file)
     assert cfg.environment == stack
-    assert type(cfg.backend) is REGISTRY[cfg.common.backend.value]
+    assert type(cfg.backend) is REGISTRY[cfg.common.backend.value].settings
     assert isinstance(cfg.common.backend, StrEnum)
 
 

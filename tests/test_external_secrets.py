@@ -197,11 +197,11 @@ def test_a_catalog_with_a_duplicate_location_is_rejected():
 
 
 def test_every_sync_class_writes_its_own_secret_and_only_periodic_ones_may_be_forced():
-    targets = [s.target_secret for s in catalog.SYNC_CLASSES]
+    targets = [catalog.CATALOG.target_secret(s) for s in catalog.SYNC_CLASSES]
     assert len(set(targets)) == len(targets)
     for s in catalog.SYNC_CLASSES:
         assert s.force_sync_allowed is (s.refresh_policy is catalog.RefreshPolicy.PERIODIC)
-        assert catalog.sync_class_of(s.target_secret) is s
+        assert catalog.CATALOG.sync_class_of(catalog.CATALOG.target_secret(s)) is s
 
 
 GRANTS = {

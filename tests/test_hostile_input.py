@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infra import config, stackfiles
+from infra.backends import REGISTRY
 from infra.fields import ConfigError
 from stacktools import plan as plan_cmd
 from stacktools import recorder
@@ -36,7 +37,7 @@ def oidc(account: str = ACCOUNT, region: str = REGION, partition: str = "aws", h
 
 BAD = [
     # (case id, changes, key named, words the message must carry); every case is a mistake an operator made once.
-    ("unknown-backend", {"backend": "azure"}, "backend", "aws, vault, gcp"),
+    ("unknown-backend", {"backend": "azure"}, "backend", ", ".join(REGISTRY)),
     ("backend-wrong-case", {"backend": "AWS"}, "backend", "aws"),
     ("removed-environment-key", {"environment": BASE_STACK}, "environment", "stack name is the environment"),
     ("oidc-arn-malformed", {"awsOidcProviderArn": f"arn:aws:iam::{ACCOUNT}:role/x"}, "awsOidcProviderArn", "oidc-provider"),

@@ -54,8 +54,8 @@ def test_force_sync_annotates_only_periodic_external_secrets_in_the_stacks_conte
     assert result.returncode == 0, result.stderr
     annotated = [c.split()[6] for c in calls if " annotate externalsecret " in c]
     # An OnChange ExternalSecret re-reads on any change: annotating it would rotate the JWT secret.
-    assert annotated == [s.target_secret for s in catalog.SYNC_CLASSES if s.refresh_policy is catalog.RefreshPolicy.PERIODIC]
-    assert f"skip {catalog.SESSION.target_secret}" in result.stdout
+    assert annotated == [catalog.CATALOG.target_secret(s) for s in catalog.SYNC_CLASSES if s.refresh_policy is catalog.RefreshPolicy.PERIODIC]
+    assert f"skip {catalog.CATALOG.target_secret(catalog.SESSION)}" in result.stdout
     for call in (c for c in calls if " annotate " in c):
         assert call.startswith(f"--context {context} -n aragora annotate externalsecret ")
         assert "force-sync=" in call and call.endswith("--overwrite")

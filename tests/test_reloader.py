@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.components.reloader import CHART_VERSION
+from components.reloader import CHART_VERSION
 from tests.support import ANY_STACK, render
 
 ES = "kubernetes:external-secrets.io/v1:ExternalSecret"

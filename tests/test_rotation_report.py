@@ -38,6 +38,8 @@ def _statuses(stdout: str) -> dict[str, str]:
     return {line.split()[0]: line.split()[-1] for line in stdout.splitlines()[1:] if line and line.split()[0] in {e.env_var for e in catalog.CATALOG}}
 
 
+UNSET_GROUP = list(catalog.CATALOG.by_group)[-1]
+"""The one group the fixtures leave without a value."""
 EXPECTED_45_DAYS = {e.env_var: "OVERDUE" if e.rotation.max_age_days < 45 else "OK" for e in catalog.CATALOG}
 
 
@@ -48,9 +50,9 @@ def aws(tmp_path_factory):
         env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": plan.setting("awsRegion")}
         client = boto3.client("secretsmanager", region_name=plan.setting("awsRegion"), endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
         for group, entries in catalog.CATALOG.by_group.items():
-            name = catalog.grouped_path(plan.stack, group)
+            name = catalog.CATALOG.app.grouped_path(plan.stack, group)
             client.create_secret(Name=name)
-            if group != "billing":
+            if group != UNSET_GROUP:
                 client.put_secret_value(SecretId=name, SecretString="{" + ", ".join(f'"{e.key}": "v"' for e in entries) + "}")
         yield env
 
@@ -60,7 +62,7 @@ def test_aws_a_value_older_than_its_max_age_is_overdue_and_exit_1(aws):
     assert result.returncode == 1, result.stderr
     statuses = _statuses(result.stdout)
     for e in catalog.CATALOG:
-        expected = "MISSING" if e.group == "billing" else EXPECTED_45_DAYS[e.env_var]
+        expected = "MISSING" if e.group == UNSET_GROUP else EXPECTED_45_DAYS[e.env_var]
         assert statuses[e.env_var] == expected, (e.env_var, result.stdout)
     assert '"v"' not in result.stdout  # metadata only, never a value
 
@@ -68,7 +70,7 @@ def test_aws_a_value_older_than_its_max_age_is_overdue_and_exit_1(aws):
 def test_aws_fresh_values_pass_but_a_missing_one_still_fails(aws):
     result = _report(AWS_NAME, aws, 1)
     statuses = _statuses(result.stdout)
-    assert {v for k, v in statuses.items() if k not in {e.env_var for e in catalog.CATALOG.by_group["billing"]}} == {"OK"}
+    assert {v for k, v in statuses.items() if k not in {e.env_var for e in catalog.CATALOG.by_group[UNSET_GROUP]}} == {"OK"}
     assert result.returncode == 1 and "missing" in result.stdout.splitlines()[-1]
 
 
@@ -81,7 +83,7 @@ def vault(tmp_path_factory):
         client.sys.disable_secrets_engine(mount)
         client.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
         for group, entries in catalog.CATALOG.by_group.items():
-            client.secrets.kv.v2.create_or_update_secret(path=catalog.grouped_path(plan.stack, group), secret={e.key: "v" for e in entries}, mount_point=mount)
+            client.secrets.kv.v2.create_or_update_secret(path=catalog.CATALOG.app.grouped_path(plan.stack, group), secret={e.key: "v" for e in entries}, mount_point=mount)
         yield {"VAULT_ADDR": address, "VAULT_TOKEN": token}
 
 
@@ -104,16 +106,16 @@ def test_an_unreachable_backend_is_one_line_and_exit_2():
 
 def test_vault_rotation_policy_is_stamped_as_custom_metadata_without_touching_data(vault):
     stack, config_file = PLANS[VAULT_NAME]
-    args = [sys.executable, "-m", "stacktools.rotation", "--stack", stack, "--stamp-vault-metadata"]
+    args = [sys.executable, "-m", "stacktools.rotation", "--stack", stack, "--stamp-metadata"]
     args += ["--config-file", str(config_file)] if config_file else []
     result = subprocess.run(args, cwd=ROOT, env={**os.environ, **vault}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     client = hvac.Client(url=vault["VAULT_ADDR"], token=vault["VAULT_TOKEN"], timeout=5)
     mount = render(stack, config_file).setting("vaultKvMount")
     for group, entries in catalog.CATALOG.by_group.items():
-        path = catalog.grouped_path(stack, group)
+        path = catalog.CATALOG.app.grouped_path(stack, group)
         meta = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=mount)["data"]
-        assert meta["custom_metadata"]["aragora-max-age-days"] == str(catalog.CATALOG.max_age_days(group))
+        assert meta["custom_metadata"][f"{catalog.CATALOG.app.name}-max-age-days"] == str(catalog.CATALOG.max_age_days(group))
         assert meta["current_version"] == 1  # metadata only: no new version of the data
         data = client.secrets.kv.v2.read_secret_version(path=path, mount_point=mount, raise_on_deleted_version=True)["data"]["data"]
         assert data == {e.key: "v" for e in entries}

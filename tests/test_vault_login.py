@@ -86,7 +86,7 @@ class Environment:
         for stack in ENVS:  # values of every environment on every server: reads must stay in their lane
             for group, entries in catalog.CATALOG.by_group.items():
                 self.root.secrets.kv.v2.create_or_update_secret(
-                    path=catalog.grouped_path(stack, group), secret={e.key: f"{stack}-{e.key}" for e in entries}, mount_point=self.kv
+                    path=catalog.CATALOG.app.grouped_path(stack, group), secret={e.key: f"{stack}-{e.key}" for e in entries}, mount_point=self.kv
                 )
 
     def eso_token(self, **changes) -> str:
@@ -123,7 +123,7 @@ def test_esos_token_logs_in_with_exactly_the_environments_policy_and_reads_its_v
     assert set(client.auth.token.lookup_self()["data"]["policies"]) == {env.policy["name"], "default"}
     for entry in catalog.CATALOG:
         data = client.secrets.kv.v2.read_secret_version(
-            path=catalog.grouped_path(name, entry.group), mount_point=env.kv, raise_on_deleted_version=True
+            path=catalog.CATALOG.app.grouped_path(name, entry.group), mount_point=env.kv, raise_on_deleted_version=True
         )["data"]["data"]
         assert data[entry.key] == f"{name}-{entry.key}"
     # In `eso` reviewer mode ESO's own token was the TokenReview credential.
@@ -136,14 +136,14 @@ def test_the_logged_in_token_cannot_read_another_environments_values(envs, name)
     client = env.login(env.eso_token())
     for other in (s for s in ENVS if s != name):
         with pytest.raises(Forbidden):
-            client.secrets.kv.v2.read_secret_version(path=catalog.grouped_path(other, "database"), mount_point=env.kv, raise_on_deleted_version=True)
+            client.secrets.kv.v2.read_secret_version(path=catalog.CATALOG.app.grouped_path(other, catalog.CATALOG.entries[0].group), mount_point=env.kv, raise_on_deleted_version=True)
 
 
 @pytest.mark.parametrize(
     "changes",
     [
         pytest.param({"name": "default"}, id="other-service-account"),
-        pytest.param({"namespace": "aragora"}, id="other-namespace"),
+        pytest.param({"namespace": catalog.CATALOG.app.namespace}, id="other-namespace"),
         pytest.param({"audiences": ["https://kubernetes.default.svc", "not-vault"]}, id="without-the-role-audience"),
     ],
 )

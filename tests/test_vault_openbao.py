@@ -63,7 +63,7 @@ def seeded(bao, rendered):
         for group, entries in catalog.CATALOG.by_group.items():
             values = {e.key: f"{env}-{e.key}-value" for e in entries}
             bao.secrets.kv.v2.create_or_update_secret(
-                path=catalog.grouped_path(env, group), secret=values, mount_point=mount["path"]
+                path=catalog.CATALOG.app.grouped_path(env, group), secret=values, mount_point=mount["path"]
             )
     return mount["path"]
 
@@ -75,39 +75,40 @@ def _client_with_only(bao: hvac.Client, policy: str) -> hvac.Client:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_eso_policy_reads_every_catalog_value_of_its_own_environment(bao, seeded, env):
-    client = _client_with_only(bao, f"aragora-{env}")
+    client = _client_with_only(bao, catalog.CATALOG.app.resource_name(env))
     for entry in catalog.CATALOG:
         data = client.secrets.kv.v2.read_secret_version(
-            path=catalog.grouped_path(env, entry.group), mount_point=seeded, raise_on_deleted_version=True
+            path=catalog.CATALOG.app.grouped_path(env, entry.group), mount_point=seeded, raise_on_deleted_version=True
         )["data"]["data"]
         assert data[entry.key] == f"{env}-{entry.key}-value"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_eso_policy_cannot_read_the_other_environment(bao, seeded, env):
-    client = _client_with_only(bao, f"aragora-{env}")
+    client = _client_with_only(bao, catalog.CATALOG.app.resource_name(env))
     others = [e for e in ENVS if e != env]
     assert others
     for other in others:
         for group in catalog.CATALOG.by_group:
             with pytest.raises(Forbidden):
                 client.secrets.kv.v2.read_secret_version(
-                    path=catalog.grouped_path(other, group), mount_point=seeded, raise_on_deleted_version=True
+                    path=catalog.CATALOG.app.grouped_path(other, group), mount_point=seeded, raise_on_deleted_version=True
                 )
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_eso_policy_cannot_write_delete_or_list(bao, seeded, env):
-    client = _client_with_only(bao, f"aragora-{env}")
-    path = catalog.grouped_path(env, "database")
+    client = _client_with_only(bao, catalog.CATALOG.app.resource_name(env))
+    first = catalog.CATALOG.entries[0]
+    path = catalog.CATALOG.app.grouped_path(env, first.group)
     with pytest.raises(Forbidden):
-        client.secrets.kv.v2.create_or_update_secret(path=path, secret={"url": "x"}, mount_point=seeded)
+        client.secrets.kv.v2.create_or_update_secret(path=path, secret={first.key: "x"}, mount_point=seeded)
     with pytest.raises(Forbidden):
         client.secrets.kv.v2.delete_latest_version_of_secret(path=path, mount_point=seeded)
     with pytest.raises(Forbidden):
         client.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=seeded)
     with pytest.raises(Forbidden):
-        client.secrets.kv.v2.list_secrets(path=f"aragora/{env}", mount_point=seeded)
+        client.secrets.kv.v2.list_secrets(path=catalog.CATALOG.app.prefix(env).rstrip("/"), mount_point=seeded)
     with pytest.raises(Forbidden):
         client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=seeded)
     # Values are unchanged by the attempts.

@@ -1,31 +1,44 @@
-"""The secret backends. ``REGISTRY`` is the one place that lists them.
+"""The secret backends, discovered: every sub-package with a ``BACKEND`` is one.
 
-Each backend is a sub-package with two halves:
+Each backend is a sub-package ``infra/backends/<name>/``:
 
-- ``settings.py``: its config keys as one frozen pydantic model (a
-  ``BackendSettings`` subclass), importable without any provider SDK;
+- ``__init__.py``: ``BACKEND = Backend(...)`` (``base.Backend``), the contract
+  the stack, the tooling, CI and the tests read; importable without any
+  provider SDK;
+- ``settings.py``: its config keys as one frozen pydantic model;
 - ``declare.py``: ``declare(environment, settings, catalog, k8s_provider) -> Declared``,
-  which declares its cloud side through its components. Only the selected
+  which turns settings into ``components/`` arguments. Only the selected
   backend's ``declare`` module, and so only its provider SDK, is imported.
+
+Nothing else lists the backends: adding the package adds the backend.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import pkgutil
 from enum import StrEnum
 
-from infra.backends.aws.settings import AwsSettings
-from infra.backends.gcp.settings import GcpSettings
-from infra.backends.vault.settings import VaultSettings
-from infra.fields import BackendSettings
+from infra.backends.base import Backend
 
-REGISTRY: dict[str, type[BackendSettings]] = {s.name: s for s in (AwsSettings, VaultSettings, GcpSettings)}
+
+def _discover() -> dict[str, Backend]:
+    found = {}
+    for module in pkgutil.iter_modules(__path__):
+        if module.ispkg:
+            backend = getattr(importlib.import_module(f"{__name__}.{module.name}"), "BACKEND", None)
+            if isinstance(backend, Backend):
+                found[backend.name] = backend
+    return dict(sorted(found.items()))
+
+
+REGISTRY: dict[str, Backend] = _discover()
+"""Every backend, by its ``backend`` config value."""
 
 BackendName = StrEnum("BackendName", {name.upper(): name for name in REGISTRY})
 """The values of the ``backend`` config key."""
 
 
-def declarer(settings: BackendSettings) -> Callable:
-    """``declare`` of the backend these settings belong to."""
-    return importlib.import_module(f"infra.backends.{settings.name}.declare").declare
+def backend_of(settings) -> Backend:
+    """The backend these settings belong to."""
+    return REGISTRY[settings.name]

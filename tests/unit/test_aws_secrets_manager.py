@@ -1,39 +1,30 @@
-"""AwsSecretsManager built alone: its key and empty secrets from known args."""
+"""AwsSecretsManager built alone: its key and empty secrets from explicit arguments."""
 
 from __future__ import annotations
 
 import json
 
-from infra.backends.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
-from infra.backends.aws.settings import AwsSettings
+from components.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
 from stacktools.recorder import declare
-from tests.support import settings
 
 ADMIN = "arn:aws-us-gov:iam::123456789012:role/key-admin"
 
 
-def _settings(admins: str = "[]") -> AwsSettings:
-    return settings(
-        AwsSettings,
-        awsRegion="us-gov-west-1",
-        awsAccountId="123456789012",
-        awsIdentity="pod-identity",
-        awsEksClusterName="c",
-        awsRecoveryWindowDays="9",
-        awsKmsAdminArns=admins,
-    )
-
-
-def _plan(admins: str = "[]"):
-    aws_settings = _settings(admins)
+def _plan(admins: tuple[str, ...] = ()):
     return declare(
         lambda: AwsSecretsManager(
             "sm",
             AwsSecretsManagerArgs(
-                environment="unit",
-                name_prefix="aragora/unit/",
+                subject="App unit",
+                kms_alias="alias/app-unit-keys",
+                name_prefix="app/unit/",
                 secrets={"alpha": "first", "beta": "second"},
-                settings=aws_settings,
+                partition="aws-us-gov",
+                account_id="123456789012",
+                region="us-gov-west-1",
+                recovery_window_days=9,
+                kms_admin_arns=admins,
+                group_tag_key="example.org/group",
                 tags={"t": "v"},
             ),
         )
@@ -50,17 +41,17 @@ def test_one_protected_secret_per_key_under_the_prefix_encrypted_with_the_key():
     secrets = {r["name"]: r for r in plan.of_type("aws:secretsmanager/secret:Secret")}
     assert set(secrets) == {"sm-alpha", "sm-beta"}
     for short, r in (("alpha", secrets["sm-alpha"]), ("beta", secrets["sm-beta"])):
-        assert r["inputs"]["name"] == f"aragora/unit/{short}"
+        assert r["inputs"]["name"] == f"app/unit/{short}"
         assert r["inputs"]["recoveryWindowInDays"] == 9
-        assert r["inputs"]["tags"] == {"t": "v", "aragora.io/secret-group": short}
+        assert r["inputs"]["tags"] == {"t": "v", "example.org/group": short}
         assert r["protect"] is True
         assert r["inputs"]["kmsKeyId"].startswith("arn:aws:kms:")
     assert key["protect"] is True and key["inputs"]["enableKeyRotation"] is True
 
 
-def test_the_alias_names_the_environment_and_no_value_is_declared():
+def test_the_alias_is_the_given_one_and_no_value_is_declared():
     plan = _plan()
-    assert plan.one("aws:kms/alias:Alias")["inputs"]["name"] == "alias/aragora-unit-secrets"
+    assert plan.one("aws:kms/alias:Alias")["inputs"]["name"] == "alias/app-unit-keys"
     assert plan.of_type("aws:secretsmanager/secretVersion:SecretVersion") == []
 
 
@@ -73,7 +64,7 @@ def test_without_named_administrators_the_account_administers_and_nobody_is_deni
 
 
 def test_named_administrators_administer_are_denied_decrypt_and_use_goes_through_secrets_manager_only():
-    policy = _key_policy(_plan(f'["{ADMIN}"]'))
+    policy = _key_policy(_plan((ADMIN,)))
     admin = policy["KeyAdministration"]
     assert admin["Principal"] == {"AWS": [ADMIN]}
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"} & set(admin["Action"])

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
+from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
 from stacktools.recorder import declare
 
 
 def test_store_carries_the_given_provider_block_and_waits_for_ready():
     provider = {"fake": {"region": "nowhere", "auth": {"x": ["y"]}}}
-    plan = declare(lambda: ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="my-store", provider=provider, namespaces=["ns-a", "ns-b"])))
+    plan = declare(lambda: ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="my-store", provider=provider, namespaces=["ns-a", "ns-b"], labels={"l": "v"})))
     store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
     assert store["name"] == "s-store"
     assert store["inputs"]["apiVersion"] == "external-secrets.io/v1" and store["inputs"]["kind"] == "ClusterSecretStore"
-    assert store["inputs"]["metadata"]["name"] == "my-store"
+    assert store["inputs"]["metadata"]["name"] == "my-store" and store["inputs"]["metadata"]["labels"] == {"l": "v"}
     assert store["inputs"]["spec"] == {"provider": provider, "conditions": [{"namespaces": ["ns-a", "ns-b"]}]}
     assert store["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
     assert store["parent"] == plan.one("aragora:eso:ClusterSecretStore")["urn"]

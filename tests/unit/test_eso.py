@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from infra.components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
-from infra.config import CommonSettings
+from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from stacktools.recorder import declare
-from tests.support import settings
 
 
-def _plan(replicas: int):
-    common = settings(CommonSettings, kubeContext="unit", esoChartVersion="2.7.1", esoReplicas=replicas)
-    return declare(
-        lambda: ExternalSecretsOperator("op", ExternalSecretsOperatorArgs(settings=common, service_account_annotations={"k": "v"}))
-    )
+def _plan(replicas: int, **more):
+    args = ExternalSecretsOperatorArgs(chart_version="2.7.1", replicas=replicas, service_account_annotations={"k": "v"}, **more)
+    return declare(lambda: ExternalSecretsOperator("op", args))
 
 
 def test_release_pins_the_given_chart_and_carries_the_service_account_annotations():
@@ -37,3 +33,11 @@ def test_namespace_is_protected_restricted_and_the_parent_of_nothing_else():
     assert ns["inputs"]["metadata"]["labels"] == {"pod-security.kubernetes.io/enforce": "restricted"}
     component = plan.one("aragora:eso:ExternalSecretsOperator")
     assert {r["parent"] for r in plan.resources if r["custom"]} == {component["urn"]}
+
+
+def test_monitoring_switches_and_the_scraping_namespace_reach_the_values():
+    values = _plan(1, service_monitor=True, grafana_dashboard=True, monitoring_namespace="obs-x").one("kubernetes:helm.sh/v3:Release")["inputs"]["values"]
+    assert values["serviceMonitor"] == {"enabled": True, "renderMode": "failIfMissing"}
+    assert values["grafanaDashboard"] == {"enabled": True}
+    scrape = values["networkPolicy"]["ingress"][0]["from"]
+    assert scrape == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "obs-x"}}}]

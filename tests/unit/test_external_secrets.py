@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from infra.catalog import RefreshPolicy
-from infra.components.external_secrets import (
+from components.external_secrets import (
     AppExternalSecrets,
     AppExternalSecretsArgs,
     ExternalSecretSpec,
+    RefreshPolicy,
     SecretValueRef,
 )
 from stacktools.recorder import declare
@@ -22,7 +22,7 @@ SPECS = [
 def _plan():
     return declare(
         lambda: AppExternalSecrets(
-            "app", AppExternalSecretsArgs(namespace="ns1", store_name="st", refresh_interval="7m", secrets=SPECS)
+            "app", AppExternalSecretsArgs(namespace="ns1", store_name="st", refresh_interval="7m", secrets=SPECS, labels={"l": "v"})
         )
     )
 
@@ -39,6 +39,7 @@ def test_each_spec_becomes_one_external_secret_with_its_refs_and_policy():
     assert periodic["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "st"}
     assert periodic["target"]["name"] == "periodic" and "template" not in periodic["target"]
     assert by_name["on-change"]["spec"]["refreshPolicy"] == "OnChange"
+    assert {n: es["metadata"]["labels"] for n, es in by_name.items()} == {"periodic": {"l": "v"}, "on-change": {"l": "v"}}
 
 
 def test_annotations_reach_the_object_and_the_target_secret_and_optional_ones_skip_the_wait():

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from infra.components.sync_alerts import SyncAlerts, SyncAlertsArgs
+from components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from stacktools.recorder import declare
 
 ARGS = SyncAlertsArgs(
-    namespace="mon-x", app_namespace="app-x", required_secrets=["req-a", "req-b"], optional_secrets=["opt-c"],
+    rule_name="rule-z", alert_prefix="Acme", namespace="mon-x", app_namespace="app-x", required_secrets=["req-a", "req-b"], optional_secrets=["opt-c"],
     store_name="store-y", runbook_url="https://docs.example/README.md", labels={"team": "t1"}, rule_labels={"release": "kps"},
 )
 
 
 def test_the_rule_lives_where_told_and_every_alert_names_the_given_objects():
     rule = declare(lambda: SyncAlerts("al", ARGS)).one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
-    assert rule["metadata"]["namespace"] == "mon-x" and rule["metadata"]["labels"]["release"] == "kps"
+    assert rule["metadata"]["namespace"] == "mon-x" and rule["metadata"]["labels"] == {"release": "kps"}
+    assert rule["metadata"]["name"] == "rule-z" and rule["spec"]["groups"][0]["name"] == "rule-z"
     alerts = {r["alert"]: r for r in rule["spec"]["groups"][0]["rules"]}
-    assert 'name=~"req-a|req-b"' in alerts["AragoraSecretsNotSynced"]["expr"] and 'namespace="app-x"' in alerts["AragoraSecretsNotSynced"]["expr"]
-    assert 'name=~"opt-c"' in alerts["AragoraOptionalSecretsNotSynced"]["expr"]
-    assert 'name="store-y"' in alerts["AragoraStoreNotReady"]["expr"]
+    assert 'name=~"req-a|req-b"' in alerts["AcmeSecretsNotSynced"]["expr"] and 'namespace="app-x"' in alerts["AcmeSecretsNotSynced"]["expr"]
+    assert 'name=~"opt-c"' in alerts["AcmeOptionalSecretsNotSynced"]["expr"]
+    assert 'name="store-y"' in alerts["AcmeStoreNotReady"]["expr"]
     assert {a: r["labels"]["severity"] for a, r in alerts.items()} == {
-        "AragoraSecretsNotSynced": "critical", "AragoraOptionalSecretsNotSynced": "warning", "AragoraStoreNotReady": "critical",
-        "ExternalSecretsWebhookFailing": "critical", "AragoraSecretSyncErrors": "warning",
+        "AcmeSecretsNotSynced": "critical", "AcmeOptionalSecretsNotSynced": "warning", "AcmeStoreNotReady": "critical",
+        "ExternalSecretsWebhookFailing": "critical", "AcmeSecretSyncErrors": "warning",
     }
     assert all(r["labels"]["team"] == "t1" and r["annotations"]["runbook_url"].startswith("https://docs.example/README.md#alert-") for r in alerts.values())
 
@@ -28,4 +29,4 @@ def test_the_rule_lives_where_told_and_every_alert_names_the_given_objects():
 def test_without_optional_secrets_there_is_no_optional_alert():
     args = SyncAlertsArgs(**{**ARGS.__dict__, "optional_secrets": []})
     rule = declare(lambda: SyncAlerts("al", args)).one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
-    assert "AragoraOptionalSecretsNotSynced" not in {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
+    assert "AcmeOptionalSecretsNotSynced" not in {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}

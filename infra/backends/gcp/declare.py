@@ -1,4 +1,7 @@
-"""GCP Secret Manager: one secret per value, per-secret access, Workload Identity, the store's provider block."""
+"""GCP Secret Manager: one secret per value, per-secret access, Workload Identity, the store's provider block.
+
+Turns ``GcpSettings`` and the catalog into the arguments of ``components/gcp``.
+"""
 
 from __future__ import annotations
 
@@ -8,40 +11,56 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from infra import catalog
+from components.eso import ESO_SERVICE_ACCOUNT
+from components.gcp.eso_identity import GcpEsoIdentity, GcpEsoIdentityArgs
+from components.gcp.secret_manager import GcpSecretManager, GcpSecretManagerArgs
+from components.service_account import ServiceAccount
 from infra.backends.base import Declared, RemoteRef
-from infra.backends.gcp.eso_identity import GcpEsoIdentity, GcpEsoIdentityArgs
-from infra.backends.gcp.secret_manager import GcpSecretManager, GcpSecretManagerArgs
-from infra.backends.gcp.settings import GcpSettings
-from infra.components.eso import ESO_SERVICE_ACCOUNT
+from infra.backends.gcp.settings import GcpIdentity, GcpSettings
+from infra.catalog import Catalog
 
 
-def store_provider(settings: GcpSettings) -> dict[str, Any]:
+def store_provider(settings: GcpSettings, eso: ServiceAccount = ESO_SERVICE_ACCOUNT) -> dict[str, Any]:
     """The ClusterSecretStore ``spec.provider`` block."""
-    workload_identity = {**settings.store_workload_identity, "serviceAccountRef": ESO_SERVICE_ACCOUNT.ref()}
+    workload_identity = {**settings.store_workload_identity, "serviceAccountRef": eso.ref()}
     return {"gcpsm": {"projectID": settings.project, "auth": {"workloadIdentity": workload_identity}}}
 
 
-def declare(
-    environment: str, settings: GcpSettings, secrets: catalog.Catalog, k8s_provider: k8s.Provider
-) -> Declared:
+def declare(environment: str, settings: GcpSettings, secrets: Catalog, k8s_provider: k8s.Provider) -> Declared:
     assert settings.project
+    app = secrets.app
     provider = gcp.Provider("gcp", project=settings.project)
     opts = pulumi.ResourceOptions(providers={"gcp": provider})
     stored = GcpSecretManager(
         "gcp-secrets",
         GcpSecretManagerArgs(
-            settings=settings,
-            secret_ids={e.slug: catalog.per_value_id(environment, e) for e in secrets},
-            labels={"app": "aragora", "env": environment, "managed-by": "pulumi"},
-            environment=environment,
+            project=settings.project,
+            secret_ids={e.slug: app.per_value_id(environment, e) for e in secrets},
+            labels={"app": app.name, "env": environment, "managed-by": "pulumi"},
+            secret_label_key=app.value_label_key,
+            replica_locations=settings.replica_locations,
+            kms_key_name=settings.kms_key_name,
+            audit_logs=settings.audit_logs,
+            rotation_start=settings.rotation_start,
+            rotation_topic=app.resource_name(environment, "secret", "rotation"),
+            project_number=settings.project_number,
             max_age_days={e.slug: e.rotation.max_age_days for e in secrets},
         ),
         opts=opts,
     )
+    direct = settings.identity is GcpIdentity.DIRECT
     identity = GcpEsoIdentity(
         "gcp-eso-identity",
-        GcpEsoIdentityArgs(environment=environment, settings=settings, secret_ids=stored.secret_ids, eso=ESO_SERVICE_ACCOUNT),
+        GcpEsoIdentityArgs(
+            project=settings.project,
+            pool_project=settings.pool_project,
+            secret_ids=stored.secret_ids,
+            eso=ESO_SERVICE_ACCOUNT,
+            gsa_account_id=None if direct else f"eso-{environment}",
+            gsa_display_name=f"External Secrets Operator ({environment})",
+            gsa_description=f"Reads {app.subject(environment)} secrets, one binding per secret",
+            pool_project_number=settings.project_number if direct else None,
+        ),
         opts=opts,
     )
     outputs: dict[str, Any] = {"gcpSecretIds": stored.secret_ids}
@@ -50,7 +69,7 @@ def declare(
     return Declared(
         store_name=settings.store_name,
         store_provider=store_provider(settings),
-        remote_ref=lambda e: RemoteRef(catalog.per_value_id(environment, e)),
+        remote_ref=lambda e: RemoteRef(app.per_value_id(environment, e)),
         service_account_annotations=identity.service_account_annotations,
         grants=tuple(identity.grants),
         outputs=outputs,

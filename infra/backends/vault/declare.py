@@ -1,4 +1,7 @@
-"""Vault/OpenBao KV v2: mount, policy, Kubernetes auth, audit, and the store's provider block."""
+"""Vault/OpenBao KV v2: mount, policy, Kubernetes auth, audit, and the store's provider block.
+
+Turns ``VaultSettings`` and the catalog into the arguments of ``components/vault``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,23 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
-from infra import catalog
+from components.eso import ESO_SERVICE_ACCOUNT
+from components.service_account import ServiceAccount
+from components.vault.backend import KV_MAX_VERSIONS, VaultBackend, VaultBackendArgs, token_audiences
 from infra.backends.base import Declared, RemoteRef
-from infra.backends.vault.settings import VaultSettings
-from infra.backends.vault.vault_backend import VaultBackend, VaultBackendArgs, role_name, token_audiences
-from infra.components.eso import ESO_SERVICE_ACCOUNT
+from infra.backends.vault.settings import VaultSettings, VaultTokenReviewer
+from infra.catalog import App, Catalog
+from infra.fields import PROJECT
 
 
-def store_provider(environment: str, settings: VaultSettings) -> dict[str, Any]:
+def role_name(app: App, environment: str) -> str:
+    """The Kubernetes auth role ESO logs in with, and the policy it carries."""
+    return app.resource_name(environment)
+
+
+def store_provider(app: App, environment: str, settings: VaultSettings, eso: ServiceAccount = ESO_SERVICE_ACCOUNT) -> dict[str, Any]:
     """The ClusterSecretStore ``spec.provider`` block."""
+    reviewed = settings.token_reviewer is VaultTokenReviewer.ESO
     block: dict[str, Any] = {
         "server": settings.address,
         "path": settings.kv_mount,
@@ -24,10 +35,8 @@ def store_provider(environment: str, settings: VaultSettings) -> dict[str, Any]:
         "auth": {
             "kubernetes": {
                 "mountPath": settings.auth_mount,
-                "role": role_name(environment),
-                "serviceAccountRef": ESO_SERVICE_ACCOUNT.ref(
-                    audiences=token_audiences(settings.audience, settings.token_reviewer, settings.kubernetes_api_audience)
-                ),
+                "role": role_name(app, environment),
+                "serviceAccountRef": eso.ref(audiences=token_audiences(settings.audience, reviewed, settings.kubernetes_api_audience)),
             }
         },
     }
@@ -36,28 +45,48 @@ def store_provider(environment: str, settings: VaultSettings) -> dict[str, Any]:
     return {"vault": block}
 
 
-def declare(
-    environment: str, settings: VaultSettings, secrets: catalog.Catalog, k8s_provider: k8s.Provider
-) -> Declared:
+def declare(environment: str, settings: VaultSettings, secrets: Catalog, k8s_provider: k8s.Provider) -> Declared:
+    app = secrets.app
     # No token argument: the provider reads VAULT_TOKEN from the environment,
     # so no credential is ever in config, state inputs or git.
     # skip_tls_verify pinned: the SDK would take VAULT_SKIP_VERIFY from the environment.
     provider = vault.Provider("vault", address=settings.address, skip_child_token=False, skip_tls_verify=False)
+    audit = settings.audit
     access = VaultBackend(
         "vault",
         VaultBackendArgs(
-            environment=environment,
-            settings=settings,
-            secret_paths=[catalog.grouped_path(environment, g) for g in secrets.by_group],
+            policy_name=role_name(app, environment),
+            subject=app.subject(environment),
+            kv_mount=settings.kv_mount,
+            adopt_kv_mount=settings.adopt_kv_mount,
+            kv_mount_description=f"KV v2: {app.title} secrets (values written by operators, never by Pulumi)",
+            auth_mount=settings.auth_mount,
+            kubernetes_host=settings.kubernetes_host,
+            kubernetes_ca_cert=settings.kubernetes_ca_cert,
+            kubernetes_issuer=settings.kubernetes_issuer,
+            reviewed_with_eso_token=settings.token_reviewer is VaultTokenReviewer.ESO,
+            secret_paths=[app.grouped_path(environment, g) for g in secrets.by_group],
             eso=ESO_SERVICE_ACCOUNT,
-            max_age_days=max(e.rotation.max_age_days for e in secrets),
+            audience=settings.audience,
+            token_ttl_seconds=settings.token_ttl_seconds,
+            token_bound_cidrs=settings.token_bound_cidrs,
+            audit_type=audit.type.value if audit else None,
+            audit_target=audit.target if audit else None,
+            # One device per environment, even when environments share a server.
+            audit_path=app.resource_name(environment, audit.type.value) if audit else None,
+            policy_source=f"the {PROJECT} catalog",
+            kv_max_versions=KV_MAX_VERSIONS,
+            # Rotation needs history and care: keep enough versions to roll back a
+            # bad rotation, drop versions older than twice the longest maximum age.
+            kv_delete_version_after_seconds=2 * max(e.rotation.max_age_days for e in secrets) * 86400,
+            labels=app.labels,
         ),
         opts=pulumi.ResourceOptions(providers={"vault": provider, "kubernetes": k8s_provider}),
     )
     return Declared(
         store_name=settings.store_name,
-        store_provider=store_provider(environment, settings),
-        remote_ref=lambda e: RemoteRef(catalog.grouped_path(environment, e.group), e.key),
+        store_provider=store_provider(app, environment, settings),
+        remote_ref=lambda e: RemoteRef(app.grouped_path(environment, e.group), e.key),
         # Kubernetes auth needs no annotation: ESO presents a projected token.
         grants=tuple(access.grants),
         egress_ports=(settings.port,),

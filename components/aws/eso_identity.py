@@ -1,13 +1,14 @@
 """The AWS identity ESO uses to read one environment's secrets.
 
-Owns: a least-privilege IAM policy (read the secrets under ``aragora/<env>/``,
-decrypt with that environment's key only through Secrets Manager), an IAM role
+Owns: a least-privilege IAM policy (read the secrets under one name prefix,
+e.g. ``aragora/<env>/``, decrypt with that environment's key only through
+Secrets Manager), an IAM role
 trusted by exactly ESO's service account (IRSA) or by EKS Pod Identity, and
 the Pod Identity association when that mode is chosen.
 Does not own: the secrets or the key (``secrets_manager``), the OIDC
-provider (created with the cluster), the store's provider block
-(``declare.store_provider``), nor the service-account annotation (the caller
-passes ``service_account_annotations`` to the operator).
+provider (created with the cluster), the store's provider block (the
+program's backend declaration), nor the service-account annotation (the
+caller passes ``service_account_annotations`` to the operator).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.backends.aws.settings import AwsSettings, Irsa, PodIdentity
-from infra.components.eso import ServiceAccount
+from components.service_account import ServiceAccount
 
 # GetSecretValue and DescribeSecret are all ESO's SecretsManager provider calls
 # for `data[].remoteRef` reads. ListSecrets / BatchGetSecretValue are only for
@@ -97,16 +97,41 @@ def pod_identity_trust_policy(cluster_arn: str, account_id: str, account: Servic
     }
 
 
+def issuer_of(oidc_provider_arn: str) -> str:
+    """The issuer as IAM condition keys spell it (host/path, no ``https://``), from the provider's ARN."""
+    return oidc_provider_arn.split(":oidc-provider/", 1)[1]
+
+
 @dataclass(frozen=True)
 class AwsEsoIdentityArgs:
-    environment: str
-    settings: AwsSettings
-    """Partition, region, account and the trust mode (IRSA or Pod Identity)."""
-    name_prefix: str
+    role_name: str
+    """IAM role name, e.g. ``aragora-staging-eso``."""
+    policy_name: str
+    """IAM policy name, e.g. ``aragora-staging-eso-read``."""
+    subject: str
+    """Whose secrets these are, for descriptions, e.g. ``Aragora staging``."""
+    partition: str
+    region: str
+    account_id: str
+    secret_name_prefix: str
+    """Every secret ESO may read is named with this prefix (``aragora/<env>/``)."""
     kms_key_arn: pulumi.Input[str]
     eso: ServiceAccount
     """Who assumes the role."""
+    oidc_provider_arn: str | None = None
+    """IRSA: the cluster's IAM OIDC provider. Exactly one of this and ``pod_identity_cluster``."""
+    pod_identity_cluster: str | None = None
+    """EKS Pod Identity: the cluster's name (the association is made here, the trust pinned to its ARN)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.oidc_provider_arn is None) == (self.pod_identity_cluster is None):
+            raise ValueError("AwsEsoIdentityArgs: exactly one of oidc_provider_arn (IRSA) and pod_identity_cluster (Pod Identity)")
+
+    @property
+    def cluster_arn(self) -> str:
+        """The Pod Identity cluster's ARN, as EKS tags a session with it (``eks-cluster-arn``)."""
+        return f"arn:{self.partition}:eks:{self.region}:{self.account_id}:cluster/{self.pod_identity_cluster}"
 
 
 class AwsEsoIdentity(pulumi.ComponentResource):
@@ -123,28 +148,27 @@ class AwsEsoIdentity(pulumi.ComponentResource):
         super().__init__("aragora:aws:AwsEsoIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        aws_cfg, trust_mode = args.settings, args.settings.trust
 
-        arn_pattern = secret_arn_pattern(aws_cfg.partition, aws_cfg.region, aws_cfg.account_id, args.name_prefix)
+        arn_pattern = secret_arn_pattern(args.partition, args.region, args.account_id, args.secret_name_prefix)
         policy = aws.iam.Policy(
             f"{name}-read-policy",
-            name=f"aragora-{args.environment}-eso-read",
-            description=f"ESO: read Aragora {args.environment} secrets only",
+            name=args.policy_name,
+            description=f"ESO: read {args.subject} secrets only",
             policy=pulumi.Output.from_input(args.kms_key_arn).apply(
-                lambda key_arn: json.dumps(read_policy_document(arn_pattern, key_arn, aws_cfg.region))
+                lambda key_arn: json.dumps(read_policy_document(arn_pattern, key_arn, args.region))
             ),
             tags=tags,
             opts=child,
         )
 
-        if isinstance(trust_mode, Irsa):
-            trust = irsa_trust_policy(trust_mode.oidc_provider_arn, trust_mode.issuer, args.eso)
+        if args.oidc_provider_arn is not None:
+            trust = irsa_trust_policy(args.oidc_provider_arn, issuer_of(args.oidc_provider_arn), args.eso)
         else:
-            trust = pod_identity_trust_policy(aws_cfg.eks_cluster_arn, aws_cfg.account_id, args.eso)
+            trust = pod_identity_trust_policy(args.cluster_arn, args.account_id, args.eso)
         role = aws.iam.Role(
             f"{name}-role",
-            name=f"aragora-{args.environment}-eso",
-            description=f"Assumed by External Secrets Operator to read Aragora {args.environment} secrets",
+            name=args.role_name,
+            description=f"Assumed by External Secrets Operator to read {args.subject} secrets",
             assume_role_policy=json.dumps(trust),
             max_session_duration=3600,
             tags=tags,
@@ -155,10 +179,10 @@ class AwsEsoIdentity(pulumi.ComponentResource):
         )
         self.grants = [attachment]
 
-        if isinstance(trust_mode, PodIdentity):
+        if args.pod_identity_cluster is not None:
             association = aws.eks.PodIdentityAssociation(
                 f"{name}-pod-identity",
-                cluster_name=trust_mode.cluster_name,
+                cluster_name=args.pod_identity_cluster,
                 namespace=args.eso.namespace,
                 service_account=args.eso.name,
                 role_arn=role.arn,

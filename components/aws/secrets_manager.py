@@ -13,13 +13,11 @@ Does not own: who may read the secrets (``eso_identity``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
-
-from infra.backends.aws.settings import AwsSettings
 
 # What administering the key takes, and nothing that reads or writes data with it.
 KEY_ADMIN_ACTIONS = (
@@ -47,12 +45,12 @@ KEY_ADMIN_ACTIONS = (
 KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
-def key_policy_document(settings: AwsSettings) -> dict:
+def key_policy_document(partition: str, account_id: str, region: str, admin_arns: Sequence[str] = ()) -> dict:
     """The key's own policy: administration apart from use, no lockout.
 
     - the account root may always read and replace the policy, so no mistake
       (or deleted admin role) locks the account out of its own key;
-    - the administrators (``awsKmsAdminArns``; else the account, through IAM
+    - the administrators (``admin_arns``; else the account, through IAM
       policies) administer it and are denied ``kms:Decrypt``;
     - use is delegated to this account's IAM policies (principal: the account
       root, not ``*``: with ``*`` any role of the account could decrypt any
@@ -60,8 +58,8 @@ def key_policy_document(settings: AwsSettings) -> dict:
       through Secrets Manager in this region (``kms:ViaService``,
       ``kms:CallerAccount``); ESO's role is granted its own key only.
     """
-    root = f"arn:{settings.partition}:iam::{settings.account_id}:root"
-    admins = list(settings.kms_admin_arns) or [root]
+    root = f"arn:{partition}:iam::{account_id}:root"
+    admins = list(admin_arns) or [root]
     statements: list[dict] = [
         {
             "Sid": "AccountCanAlwaysRecoverThePolicy",
@@ -85,18 +83,18 @@ def key_policy_document(settings: AwsSettings) -> dict:
             "Resource": "*",
             "Condition": {
                 "StringEquals": {
-                    "kms:ViaService": f"secretsmanager.{settings.region}.amazonaws.com",
-                    "kms:CallerAccount": settings.account_id,
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    "kms:CallerAccount": account_id,
                 }
             },
         },
     ]
-    if settings.kms_admin_arns:
+    if admin_arns:
         statements.append(
             {
                 "Sid": "AdministratorsNeverDecrypt",
                 "Effect": "Deny",
-                "Principal": {"AWS": list(settings.kms_admin_arns)},
+                "Principal": {"AWS": list(admin_arns)},
                 "Action": "kms:Decrypt",
                 "Resource": "*",
             }
@@ -106,14 +104,25 @@ def key_policy_document(settings: AwsSettings) -> dict:
 
 @dataclass(frozen=True)
 class AwsSecretsManagerArgs:
-    environment: str
+    subject: str
+    """Whose secrets these are, for descriptions, e.g. ``Aragora staging``."""
+    kms_alias: str
+    """The key's alias, e.g. ``alias/aragora-staging-secrets``."""
     name_prefix: str
     """Every secret name starts with this (``aragora/<env>/``); IAM grants on it."""
     secrets: Mapping[str, str]
     """Stable key (names the Pulumi resource) -> description. Name = prefix + key."""
-    settings: AwsSettings
-    """Account, partition and region (the key policy), recovery window, key administrators."""
-    tags: Mapping[str, str]
+    partition: str
+    account_id: str
+    region: str
+    """Where the key policy lets Secrets Manager use the key."""
+    recovery_window_days: int = 30
+    """How long a deleted secret can still be restored (Secrets Manager: 7..30)."""
+    kms_admin_arns: Sequence[str] = ()
+    """Who administers the key (and is denied Decrypt); empty: the account, through IAM."""
+    group_tag_key: str = "secret-group"
+    """Tag naming each secret's stable key: AWS Config rules scope on it."""
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class AwsSecretsManager(pulumi.ComponentResource):
@@ -131,16 +140,16 @@ class AwsSecretsManager(pulumi.ComponentResource):
 
         key = aws.kms.Key(
             f"{name}-kms-key",
-            description=f"Encrypts Aragora {args.environment} secrets in Secrets Manager",
+            description=f"Encrypts {args.subject} secrets in Secrets Manager",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(key_policy_document(args.settings)),
+            policy=json.dumps(key_policy_document(args.partition, args.account_id, args.region, args.kms_admin_arns)),
             tags=dict(args.tags),
             opts=stateful,
         )
         aws.kms.Alias(
             f"{name}-kms-alias",
-            name=f"alias/aragora-{args.environment}-secrets",
+            name=args.kms_alias,
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -154,8 +163,8 @@ class AwsSecretsManager(pulumi.ComponentResource):
                 name=secret_name,
                 description=description,
                 kms_key_id=key.arn,
-                recovery_window_in_days=args.settings.recovery_window_days,
-                tags={**args.tags, "aragora.io/secret-group": key_name},
+                recovery_window_in_days=args.recovery_window_days,
+                tags={**args.tags, args.group_tag_key: key_name},
                 opts=stateful,
             )
             self.secret_names[key_name] = secret_name

@@ -25,6 +25,10 @@ import pulumi_kubernetes as k8s
 
 @dataclass(frozen=True)
 class SyncAlertsArgs:
+    rule_name: str
+    """The PrometheusRule object and its rule group."""
+    alert_prefix: str
+    """Names the app's alerts (``<prefix>SecretsNotSynced``); ESO's own webhook alert keeps ESO's name."""
     namespace: str
     """Where the rule lives (the Prometheus Operator's ruleNamespaceSelector must see it)."""
     app_namespace: str
@@ -37,7 +41,7 @@ class SyncAlertsArgs:
     labels: Mapping[str, str] = field(default_factory=dict)
     """Added to every alert, for Alertmanager routing (e.g. team=platform)."""
     rule_labels: Mapping[str, str] = field(default_factory=dict)
-    """On the PrometheusRule object, for the operator's ruleSelector."""
+    """On the PrometheusRule object, e.g. for the operator's ruleSelector."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The operator's release: the webhook and scraping must exist first."""
 
@@ -65,12 +69,12 @@ def rule_groups(args: SyncAlertsArgs) -> list[dict]:
     not_ready = 'condition="Ready",status="False"'
     alerts = [
         _alert(
-            "AragoraSecretsNotSynced",
+            f"{args.alert_prefix}SecretsNotSynced",
             f'max by (namespace, name) (externalsecret_status_condition{{namespace="{ns}",name=~"{_names(args.required_secrets)}",{not_ready}}}) == 1',
             "10m", "critical", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} is not Ready: the app cannot get its secrets", args,
         ),
         _alert(
-            "AragoraStoreNotReady",
+            f"{args.alert_prefix}StoreNotReady",
             f'max by (name) (clustersecretstore_status_condition{{name="{args.store_name}",{not_ready}}}) == 1',
             "5m", "critical", "ClusterSecretStore {{ $labels.name }} is not Ready: no ExternalSecret can sync", args,
         ),
@@ -80,18 +84,18 @@ def rule_groups(args: SyncAlertsArgs) -> list[dict]:
             "5m", "critical", "ESO's admission webhook answers with errors: stores and ExternalSecrets cannot be changed", args,
         ),
         _alert(
-            "AragoraSecretSyncErrors",
+            f"{args.alert_prefix}SecretSyncErrors",
             f'sum by (namespace, name) (increase(externalsecret_sync_calls_error{{namespace="{ns}"}}[15m])) > 0',
             "15m", "warning", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} keeps failing to sync", args,
         ),
     ]
     if args.optional_secrets:
         alerts.insert(1, _alert(
-            "AragoraOptionalSecretsNotSynced",
+            f"{args.alert_prefix}OptionalSecretsNotSynced",
             f'max by (namespace, name) (externalsecret_status_condition{{namespace="{ns}",name=~"{_names(args.optional_secrets)}",{not_ready}}}) == 1',
             "30m", "warning", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} (optional integrations) is not Ready", args,
         ))
-    return [{"name": "aragora-secrets-sync", "rules": alerts}]
+    return [{"name": args.rule_name, "rules": alerts}]
 
 
 class SyncAlerts(pulumi.ComponentResource):
@@ -106,9 +110,9 @@ class SyncAlerts(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
             metadata={
-                "name": "aragora-secrets-sync",
+                "name": args.rule_name,
                 "namespace": args.namespace,
-                "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora", **dict(args.rule_labels)},
+                "labels": dict(args.rule_labels),
             },
             spec={"groups": rule_groups(args)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),

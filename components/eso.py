@@ -19,30 +19,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import CommonSettings
+from components.service_account import ServiceAccount
 
 CHART = "external-secrets"
 CHART_REPO = "https://charts.external-secrets.io"
 NAMESPACE = "external-secrets"
 SERVICE_ACCOUNT = "external-secrets"
-
-
-@dataclass(frozen=True)
-class ServiceAccount:
-    """A Kubernetes service account: what every backend grants access to."""
-
-    namespace: str
-    name: str
-
-    @property
-    def subject(self) -> str:
-        """As it appears in a token's ``sub`` claim."""
-        return f"system:serviceaccount:{self.namespace}:{self.name}"
-
-    def ref(self, **extra: object) -> dict:
-        """ESO's ``serviceAccountRef``; a ClusterSecretStore must name the namespace,
-        or ESO looks for the account in each ExternalSecret's namespace."""
-        return {"name": self.name, "namespace": self.namespace, **extra}
 
 
 ESO_SERVICE_ACCOUNT = ServiceAccount(NAMESPACE, SERVICE_ACCOUNT)
@@ -89,11 +71,16 @@ def network_policy(ingress: list[dict], egress_ports: tuple[int, ...]) -> dict:
 
 @dataclass(frozen=True)
 class ExternalSecretsOperatorArgs:
-    settings: CommonSettings
-    """The exact chart version (an upgrade is a reviewed change), the replicas
-    (more than one: leader election and PDBs), the monitoring namespace (the
-    only source allowed to scrape), the ServiceMonitor (failing the install
-    when its CRD is missing) and the Grafana dashboard."""
+    chart_version: str
+    """The exact chart version: an upgrade is a reviewed change, never a range."""
+    replicas: int = 1
+    """Controller and webhook replicas; more than one adds leader election and PodDisruptionBudgets."""
+    monitoring_namespace: str = "monitoring"
+    """The only namespace whose pods may scrape the metrics ports."""
+    service_monitor: bool = False
+    """Render the chart's ServiceMonitor (failing the install when its CRD is missing)."""
+    grafana_dashboard: bool = False
+    """Ship the chart's Grafana dashboard ConfigMap."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """E.g. ``eks.amazonaws.com/role-arn`` (IRSA) or ``iam.gke.io/gcp-service-account``."""
     backend_ports: tuple[int, ...] = (443,)
@@ -102,19 +89,18 @@ class ExternalSecretsOperatorArgs:
 
 def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
     """The chart values; a pure function so tests and the plan can read them."""
-    cfg = args.settings
-    highly_available = cfg.eso_replicas > 1
+    highly_available = args.replicas > 1
     pdb = {"enabled": highly_available, "minAvailable": 1}
     scrape = {
         "ports": _tcp(METRICS_PORT),
-        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": cfg.eso_monitoring_namespace}}}],
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}}}],
     }
     return {
         **RECONCILERS,
         # failIfMissing: a cluster without the Prometheus Operator fails the up
         # instead of silently running unmonitored.
-        "serviceMonitor": {"enabled": cfg.prometheus_operator, "renderMode": "failIfMissing"},
-        "grafanaDashboard": {"enabled": cfg.grafana_dashboard},
+        "serviceMonitor": {"enabled": args.service_monitor, "renderMode": "failIfMissing"},
+        "grafanaDashboard": {"enabled": args.grafana_dashboard},
         # Kubelet probes come from the node, not a pod, so health stays open;
         # the API server calls the webhook from outside any pod network.
         "networkPolicy": network_policy([scrape, {"ports": _tcp(CONTROLLER_HEALTH_PORT)}], args.backend_ports),
@@ -122,7 +108,7 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
         # The chart ships its CRDs as templates, so `helm uninstall` would delete
         # them and cascade-delete every ExternalSecret and the Secrets they own.
         "crds": {"annotations": {"helm.sh/resource-policy": "keep"}},
-        "replicaCount": cfg.eso_replicas,
+        "replicaCount": args.replicas,
         "leaderElect": highly_available,
         "podDisruptionBudget": pdb,
         "resources": _RESOURCES,
@@ -134,7 +120,7 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
         # The webhook validates every store and ExternalSecret write
         # (failurePolicy Fail), so it needs the same availability as the controller.
         "webhook": {
-            "replicaCount": cfg.eso_replicas,
+            "replicaCount": args.replicas,
             "podDisruptionBudget": pdb,
             "resources": _RESOURCES,
             "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT, WEBHOOK_PORT)}], ()),
@@ -171,7 +157,7 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             f"{name}-release",
             name=CHART,
             chart=CHART,
-            version=args.settings.eso_chart_version,
+            version=args.chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
             namespace=ns.metadata["name"],
             values=helm_values(args),

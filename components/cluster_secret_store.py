@@ -8,8 +8,8 @@ the CRD (pass ``depends_on=[release]``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -37,6 +37,8 @@ class ClusterSecretStoreArgs:
     ``spec.conditions`` any namespace of the cluster could read every value."""
     await_ready: bool = True
     """`pulumi up` fails until ESO reports the store Ready (off for a first deploy)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """On the store object, e.g. ``app.kubernetes.io/part-of``."""
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -56,7 +58,7 @@ class ClusterSecretStore(pulumi.ComponentResource):
             kind="ClusterSecretStore",
             metadata={
                 "name": args.store_name,
-                "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora"},
+                "labels": dict(args.labels),
                 "annotations": await_ready_annotations() if args.await_ready else {"pulumi.com/skipAwait": "true"},
             },
             spec={"provider": args.provider, "conditions": [{"namespaces": list(args.namespaces)}]},

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.catalog import RefreshPolicy
-from infra.components.cluster_secret_store import API_VERSION, await_ready_annotations
+from components.cluster_secret_store import API_VERSION, await_ready_annotations
+
+
+class RefreshPolicy(StrEnum):
+    """ESO ``spec.refreshPolicy``."""
+
+    PERIODIC = "Periodic"
+    ON_CHANGE = "OnChange"
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class AppExternalSecretsArgs:
     store_name: pulumi.Input[str]
     refresh_interval: str
     secrets: Sequence[ExternalSecretSpec]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """On every ExternalSecret, e.g. ``app.kubernetes.io/part-of``."""
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -111,7 +120,7 @@ class AppExternalSecrets(pulumi.ComponentResource):
                 metadata={
                     "name": spec.name,
                     "namespace": ns.metadata["name"],
-                    "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora"},
+                    "labels": dict(args.labels),
                     "annotations": annotations,
                 },
                 spec=pulumi.Output.from_input(args.store_name).apply(

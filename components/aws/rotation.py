@@ -24,11 +24,16 @@ UNUSED_DAYS = 90
 
 @dataclass(frozen=True)
 class AwsRotationArgs:
-    environment: str
+    rule_name_prefix: str
+    """AWS Config rule names start with it, e.g. ``aragora-staging-secrets``."""
     secret_arns: Mapping[str, pulumi.Input[str]]
     """Group -> secret ARN."""
     max_age_days: Mapping[str, int]
     """Group -> the strictest maximum age of its values (the catalog)."""
+    scope_tag: tuple[str, str]
+    """``(key, value)`` of the tag every secret of this environment carries: the Config rules' scope."""
+    group_tag_key: str = "secret-group"
+    """Tag naming each secret's group: the per-group age rule scopes on it."""
     lambda_arns: Mapping[str, str] = field(default_factory=dict)
     """Group -> rotation Lambda ARN; groups without one are rotated by hand."""
     config_rules: bool = False
@@ -54,19 +59,20 @@ class AwsRotation(pulumi.ComponentResource):
         if args.config_rules:
             # A Config rule's scope takes one tag: the environment, or (for the
             # per-group maximum age) the group.
-            scope = {"compliance_resource_types": ["AWS::SecretsManager::Secret"], "tag_key": "environment", "tag_value": args.environment}
+            tag_key, tag_value = args.scope_tag
+            scope = {"compliance_resource_types": ["AWS::SecretsManager::Secret"], "tag_key": tag_key, "tag_value": tag_value}
             for group, days in args.max_age_days.items():
                 aws.cfg.Rule(
                     f"{name}-periodic-rotation-{group}",
-                    name=f"aragora-{args.environment}-secrets-periodic-rotation-{group}",
+                    name=f"{args.rule_name_prefix}-periodic-rotation-{group}",
                     source={"owner": "AWS", "source_identifier": "SECRETSMANAGER_SECRET_PERIODIC_ROTATION"},
                     input_parameters=json.dumps({"maxDaysSinceRotation": str(days)}),
-                    scope={**scope, "tag_key": "aragora.io/secret-group", "tag_value": group},
+                    scope={**scope, "tag_key": args.group_tag_key, "tag_value": group},
                     opts=child,
                 )
             aws.cfg.Rule(
                 f"{name}-unused",
-                name=f"aragora-{args.environment}-secrets-unused",
+                name=f"{args.rule_name_prefix}-unused",
                 source={"owner": "AWS", "source_identifier": "SECRETSMANAGER_SECRET_UNUSED"},
                 input_parameters=json.dumps({"unusedForDays": str(UNUSED_DAYS)}),
                 scope=scope,
@@ -74,7 +80,7 @@ class AwsRotation(pulumi.ComponentResource):
             )
             aws.cfg.Rule(
                 f"{name}-using-cmk",
-                name=f"aragora-{args.environment}-secrets-using-cmk",
+                name=f"{args.rule_name_prefix}-using-cmk",
                 source={"owner": "AWS", "source_identifier": "SECRETSMANAGER_USING_CMK"},
                 input_parameters=pulumi.Output.from_input(args.kms_key_arn).apply(lambda arn: json.dumps({"kmsKeyArns": arn})),
                 scope=scope,

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.backends.aws.settings import CreateEndpoints, ExistingEndpoints
-
 ENDPOINT_SERVICES = ("secretsmanager", "kms", "sts")
 # Value reads and writes; metadata (DescribeSecret) stays reachable for Pulumi.
 DATA_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
@@ -58,13 +56,25 @@ def secret_resource_policy(endpoint_ids: Sequence[str], writer_arns: Sequence[st
 
 @dataclass(frozen=True)
 class AwsNetworkIsolationArgs:
-    environment: str
+    name_prefix: str
+    """The endpoints' ``Name`` tags start with it, e.g. ``aragora-staging``."""
     region: str
-    network: CreateEndpoints | ExistingEndpoints
     secret_arns: Mapping[str, pulumi.Input[str]]
     """Stable key (names the policy resource) -> secret ARN."""
+    vpc_id: str | None = None
+    """Create the endpoints in this VPC (with the subnets and security groups below)."""
+    subnet_ids: Sequence[str] = ()
+    security_group_ids: Sequence[str] = ()
+    existing_endpoint_ids: Sequence[str] = ()
+    """Or name the Secrets Manager endpoints the network team already runs."""
     writer_arns: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.vpc_id is None) == (not self.existing_endpoint_ids):
+            raise ValueError("AwsNetworkIsolationArgs: exactly one of vpc_id (create endpoints) and existing_endpoint_ids")
+        if self.vpc_id is not None and not (self.subnet_ids and self.security_group_ids):
+            raise ValueError("AwsNetworkIsolationArgs: creating endpoints needs subnet_ids and security_group_ids")
 
 
 class AwsNetworkIsolation(pulumi.ComponentResource):
@@ -76,24 +86,24 @@ class AwsNetworkIsolation(pulumi.ComponentResource):
         super().__init__("aragora:aws:AwsNetworkIsolation", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        if isinstance(args.network, CreateEndpoints):
+        if args.vpc_id is not None:
             endpoints = {
                 service: aws.ec2.VpcEndpoint(
                     f"{name}-{service}",
-                    vpc_id=args.network.vpc_id,
+                    vpc_id=args.vpc_id,
                     service_name=f"com.amazonaws.{args.region}.{service}",
                     vpc_endpoint_type="Interface",
-                    subnet_ids=list(args.network.subnet_ids),
-                    security_group_ids=list(args.network.security_group_ids),
+                    subnet_ids=list(args.subnet_ids),
+                    security_group_ids=list(args.security_group_ids),
                     private_dns_enabled=True,
-                    tags={**args.tags, "Name": f"aragora-{args.environment}-{service}"},
+                    tags={**args.tags, "Name": f"{args.name_prefix}-{service}"},
                     opts=child,
                 )
                 for service in ENDPOINT_SERVICES
             }
             ids: pulumi.Input[list[str]] = pulumi.Output.all(endpoints["secretsmanager"].id)
         else:
-            ids = list(args.network.secretsmanager_endpoint_ids)
+            ids = list(args.existing_endpoint_ids)
 
         for key, arn in args.secret_arns.items():
             aws.secretsmanager.SecretPolicy(

@@ -7,7 +7,7 @@ account ESO impersonates through Workload Identity (GSA mode, with the
 account), or directly to ESO's Kubernetes service account as a federated
 principal (direct mode, no GSA).
 Does not own: the secrets (``secret_manager``), the store's provider block
-(``declare.store_provider``), the GKE cluster or its
+(the program's backend declaration), the GKE cluster or its
 Workload Identity pool, nor the service-account annotation (the caller passes
 ``service_account_annotations`` to the operator).
 """
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.backends.gcp.settings import GcpIdentity, GcpSettings
-from infra.components.eso import ServiceAccount
+from components.service_account import ServiceAccount
 
 ACCESSOR = "roles/secretmanager.secretAccessor"
 
@@ -39,11 +38,23 @@ def wi_principal(pool_project_number: str, pool_project: str, account: ServiceAc
 
 @dataclass(frozen=True)
 class GcpEsoIdentityArgs:
-    environment: str
-    settings: GcpSettings
-    """Project, Workload Identity mode, pool project and its number."""
+    project: str
+    """The project of the secrets."""
+    pool_project: str
+    """The project whose ``<project>.svc.id.goog`` Workload Identity pool the cluster uses."""
     secret_ids: Mapping[str, pulumi.Input[str]]
+    """Stable key (names the binding) -> full secret id."""
     eso: ServiceAccount
+    gsa_account_id: str | None = None
+    """GSA mode: the Google service account ESO impersonates (e.g. ``eso-staging``)."""
+    gsa_display_name: str = ""
+    gsa_description: str = ""
+    pool_project_number: str | None = None
+    """Direct mode (no GSA): the pool project's number, which the federated principal names."""
+
+    def __post_init__(self) -> None:
+        if (self.gsa_account_id is None) == (self.pool_project_number is None):
+            raise ValueError("GcpEsoIdentityArgs: exactly one of gsa_account_id (GSA mode) and pool_project_number (direct mode)")
 
 
 class GcpEsoIdentity(pulumi.ComponentResource):
@@ -58,30 +69,26 @@ class GcpEsoIdentity(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpEsoIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:gcp:GcpEsoIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cfg = args.settings
 
         self.grants = []
-        if cfg.identity is GcpIdentity.DIRECT:
-            assert cfg.project_number, "direct Workload Identity needs the pool project's number"
-            member: pulumi.Input[str] = wi_principal(
-                cfg.project_number, cfg.pool_project, args.eso
-            )
+        if args.pool_project_number is not None:
+            member: pulumi.Input[str] = wi_principal(args.pool_project_number, args.pool_project, args.eso)
             self.gsa_email = None
             self.service_account_annotations = {}
         else:
             gsa = gcp.serviceaccount.Account(
                 f"{name}-gsa",
-                project=cfg.project,
-                account_id=f"eso-{args.environment}",
-                display_name=f"External Secrets Operator ({args.environment})",
-                description=f"Reads Aragora {args.environment} secrets, one binding per secret",
+                project=args.project,
+                account_id=args.gsa_account_id,
+                display_name=args.gsa_display_name,
+                description=args.gsa_description,
                 opts=child,
             )
             workload_identity_user = gcp.serviceaccount.IAMMember(
                 f"{name}-workload-identity",
                 service_account_id=gsa.name,
                 role="roles/iam.workloadIdentityUser",
-                member=wi_gsa_member(cfg.pool_project, args.eso),
+                member=wi_gsa_member(args.pool_project, args.eso),
                 opts=child,
             )
             self.grants.append(workload_identity_user)
@@ -92,7 +99,7 @@ class GcpEsoIdentity(pulumi.ComponentResource):
         for key, secret_id in args.secret_ids.items():
             accessor = gcp.secretmanager.SecretIamMember(
                 f"{name}-{key}-accessor",
-                project=cfg.project,
+                project=args.project,
                 secret_id=secret_id,
                 role=ACCESSOR,
                 member=member,

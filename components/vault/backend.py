@@ -1,40 +1,42 @@
 """Vault (or OpenBao) as the secret backend of one environment.
 
 Owns: the KV v2 mount (protected: its data is the secrets; with
-``vaultAdoptKvMount`` someone else owns it and it is not declared), the read-only
-policy ``aragora-<env>``, the Kubernetes auth method with its config and the
+``adopt_kv_mount`` someone else owns it and it is not declared), the read-only
+policy (``policy_name``), the Kubernetes auth method with its config and the
 role ESO logs in with, the ``system:auth-delegator`` binding Vault's
 TokenReview needs when it reviews ESO's own JWT, and optionally an audit device
-``aragora-<env>-<type>``. The auth method and the audit device serve the whole
+(``audit_path``). The auth method and the audit device serve the whole
 server, so this stack never disables them: removed from the stack, they stay
 (``retain_on_delete``).
 Does not own: the values (operators write them with ``vault kv put``), the
 Vault server, the token Pulumi uses (``VAULT_TOKEN`` in the environment), nor
-the store's provider block (``declare.store_provider``).
+the store's provider block (the program's backend declaration).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
-from infra.backends.vault.settings import VaultAuditType, VaultSettings, VaultTokenReviewer
-from infra.components.eso import ServiceAccount
+from components.service_account import ServiceAccount
+
+AUDIT_OPTION = {"file": "file_path", "socket": "address"}
+"""The option naming where each supported audit device type writes."""
 
 
-def policy_hcl(environment: str, mount: str, paths: Sequence[str]) -> str:
+def policy_hcl(subject: str, source: str, mount: str, paths: Sequence[str]) -> str:
     """``read`` on exactly the KV v2 data paths of one environment.
 
     KV v2 serves values under ``<mount>/data/``; no ``metadata/`` grant because
     the ExternalSecrets use neither ``dataFrom.find`` nor ``metadataPolicy: Fetch``.
     """
     lines = [
-        f"# ESO reads Aragora {environment} secrets: read only, exact paths, nothing else.",
-        "# Generated from the aragora-secrets catalog; do not edit.",
+        f"# ESO reads {subject} secrets: read only, exact paths, nothing else.",
+        f"# Generated from {source}; do not edit.",
     ]
     for path in paths:
         lines += ["", f'path "{mount}/data/{path}" {{', '  capabilities = ["read"]', "}"]
@@ -44,30 +46,57 @@ def policy_hcl(environment: str, mount: str, paths: Sequence[str]) -> str:
 KV_MAX_VERSIONS = 10
 
 
-def role_name(environment: str) -> str:
-    """The Kubernetes auth role ESO logs in with, and the policy it carries."""
-    return f"aragora-{environment}"
-
-
-def token_audiences(audience: str, token_reviewer: VaultTokenReviewer, kubernetes_api_audience: str) -> list[str]:
+def token_audiences(audience: str, reviewed_with_eso_token: bool, kubernetes_api_audience: str) -> list[str]:
     """Audiences of the token ESO logs in with: the role's, plus the API server's
     when that same token is Vault's TokenReview credential."""
-    if token_reviewer is VaultTokenReviewer.ESO:
+    if reviewed_with_eso_token:
         return [audience, kubernetes_api_audience]
     return [audience]
 
 
 @dataclass(frozen=True)
 class VaultBackendArgs:
-    environment: str
-    settings: VaultSettings
-    """Mounts, the Kubernetes auth config, token TTL and audience, reviewer mode, audit device."""
+    policy_name: str
+    """The read-only policy, and the Kubernetes auth role that carries it (e.g. ``aragora-staging``)."""
+    subject: str
+    """Whose secrets these are, for descriptions and the policy's header, e.g. ``Aragora staging``."""
+    kv_mount: str
+    auth_mount: str
+    kubernetes_host: str
+    """The API server Vault sends TokenReviews to."""
     secret_paths: Sequence[str]
     """KV paths inside the mount (``aragora/<env>/<group>``) ESO may read."""
     eso: ServiceAccount
     """The only service account the role accepts."""
-    max_age_days: int = 90
-    """The longest maximum age of the catalog's values (rotation policy)."""
+    audience: str
+    """The audience the role requires of ESO's token."""
+    token_ttl_seconds: int
+    adopt_kv_mount: bool = False
+    """The KV mount is someone else's: point at it, never declare (and so never delete) it."""
+    kubernetes_ca_cert: str | None = None
+    kubernetes_issuer: str | None = None
+    reviewed_with_eso_token: bool = False
+    """Vault reviews ESO's own JWT (Vault outside the cluster): ESO gets ``system:auth-delegator``
+    and Vault never falls back to a local pod's CA and token."""
+    token_bound_cidrs: Sequence[str] = ()
+    """Where ESO's Vault token may be used from; empty: anywhere."""
+    audit_type: str | None = None
+    """``file`` or ``socket`` (``AUDIT_OPTION``); None: no audit device."""
+    audit_target: str | None = None
+    audit_path: str | None = None
+    """The device's path on the server, one per environment even on a shared server."""
+    kv_mount_description: str = "KV v2 (values written by operators, never by Pulumi)"
+    policy_source: str = "the secret catalog"
+    """Named in the policy's header: where the paths come from."""
+    kv_max_versions: int = KV_MAX_VERSIONS
+    kv_delete_version_after_seconds: int = 0
+    """0: versions are kept (bounded by ``kv_max_versions``)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """On the Kubernetes objects (the auth-delegator binding)."""
+
+    def __post_init__(self) -> None:
+        if self.audit_type is not None and (self.audit_type not in AUDIT_OPTION or not self.audit_target or not self.audit_path):
+            raise ValueError(f"VaultBackendArgs: an audit device needs a type ({', '.join(AUDIT_OPTION)}), a target and a path")
 
 
 class VaultBackend(pulumi.ComponentResource):
@@ -83,19 +112,18 @@ class VaultBackend(pulumi.ComponentResource):
     def __init__(self, name: str, args: VaultBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:vault:VaultBackend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cfg = args.settings
 
         mount_deps: list[pulumi.Resource] = []
-        if cfg.adopt_kv_mount:
+        if args.adopt_kv_mount:
             # Someone else's mount: point at it, never declare (and so never delete) it.
-            self.mount_path = pulumi.Output.from_input(cfg.kv_mount)
+            self.mount_path = pulumi.Output.from_input(args.kv_mount)
         else:
             mount = vault.Mount(
                 f"{name}-kv",
-                path=cfg.kv_mount,
+                path=args.kv_mount,
                 type="kv",
                 options={"version": "2"},
-                description="KV v2: Aragora secrets (values written by operators, never by Pulumi)",
+                description=args.kv_mount_description,
                 # Unmounting a KV engine destroys every secret in it.
                 opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
@@ -107,16 +135,16 @@ class VaultBackend(pulumi.ComponentResource):
             vault.kv.SecretBackendV2(
                 f"{name}-kv-settings",
                 mount=mount.path,
-                max_versions=KV_MAX_VERSIONS,
+                max_versions=args.kv_max_versions,
                 cas_required=True,
-                delete_version_after=2 * args.max_age_days * 86400,
+                delete_version_after=args.kv_delete_version_after_seconds,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self.policy_document = policy_hcl(args.environment, cfg.kv_mount, args.secret_paths)
+        self.policy_document = policy_hcl(args.subject, args.policy_source, args.kv_mount, args.secret_paths)
         policy = vault.Policy(
             f"{name}-policy",
-            name=role_name(args.environment),
+            name=args.policy_name,
             policy=self.policy_document,
             opts=pulumi.ResourceOptions(parent=self, depends_on=mount_deps),
         )
@@ -124,8 +152,8 @@ class VaultBackend(pulumi.ComponentResource):
         auth = vault.AuthBackend(
             f"{name}-k8s-auth",
             type="kubernetes",
-            path=cfg.auth_mount,
-            description=f"Kubernetes auth for the Aragora {args.environment} cluster",
+            path=args.auth_mount,
+            description=f"Kubernetes auth for the {args.subject} cluster",
             # Often shared or imported (other teams' roles live on it): a stack
             # change or destroy forgets it, never disables it on the server.
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
@@ -133,36 +161,36 @@ class VaultBackend(pulumi.ComponentResource):
         auth_config = vault.kubernetes.AuthBackendConfig(
             f"{name}-k8s-auth-config",
             backend=auth.path,
-            kubernetes_host=cfg.kubernetes_host,
-            kubernetes_ca_cert=cfg.kubernetes_ca_cert,
-            issuer=cfg.kubernetes_issuer,
+            kubernetes_host=args.kubernetes_host,
+            kubernetes_ca_cert=args.kubernetes_ca_cert,
+            issuer=args.kubernetes_issuer,
             # With ESO's JWT as the reviewer, Vault runs outside the cluster: never
             # fall back to a local pod's CA and token (there is none to trust).
-            disable_local_ca_jwt=cfg.token_reviewer is VaultTokenReviewer.ESO,
+            disable_local_ca_jwt=args.reviewed_with_eso_token,
             opts=child,
         )
         role = vault.kubernetes.AuthBackendRole(
             f"{name}-k8s-role",
             backend=auth.path,
-            role_name=role_name(args.environment),
+            role_name=args.policy_name,
             bound_service_account_names=[args.eso.name],
             bound_service_account_namespaces=[args.eso.namespace],
-            audience=cfg.audience,
+            audience=args.audience,
             token_policies=[policy.name],
-            token_ttl=cfg.token_ttl_seconds,
-            token_max_ttl=cfg.token_ttl_seconds,
+            token_ttl=args.token_ttl_seconds,
+            token_max_ttl=args.token_ttl_seconds,
             # Network isolation: the token only works from the cluster's addresses.
-            token_bound_cidrs=list(cfg.token_bound_cidrs) or None,
+            token_bound_cidrs=list(args.token_bound_cidrs) or None,
             opts=child,
         )
 
         self.grants = [policy, auth_config, role]
-        if cfg.token_reviewer is VaultTokenReviewer.ESO:
+        if args.reviewed_with_eso_token:
             delegator = k8s.rbac.v1.ClusterRoleBinding(
                 f"{name}-auth-delegator",
                 metadata={
                     "name": f"{args.eso.name}-vault-auth-delegator",
-                    "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aragora"},
+                    "labels": dict(args.labels),
                 },
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
                 subjects=[{"kind": "ServiceAccount", "name": args.eso.name, "namespace": args.eso.namespace}],
@@ -170,15 +198,13 @@ class VaultBackend(pulumi.ComponentResource):
             )
             self.grants.append(delegator)
 
-        if cfg.audit is not None:
-            option = "file_path" if cfg.audit.type is VaultAuditType.FILE else "address"
+        if args.audit_type is not None:
             vault.Audit(
                 f"{name}-audit",
-                type=cfg.audit.type.value,
-                # One device per environment, even when environments share a server.
-                path=f"aragora-{args.environment}-{cfg.audit.type.value}",
-                description=f"Audit log of every request, including ESO's reads (Aragora {args.environment})",
-                options={option: cfg.audit.target},
+                type=args.audit_type,
+                path=args.audit_path,
+                description=f"Audit log of every request, including ESO's reads ({args.subject})",
+                options={AUDIT_OPTION[args.audit_type]: args.audit_target},
                 # Disabling a device silently ends the audit trail for the whole
                 # server: a stack change or destroy forgets it, never disables it.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
