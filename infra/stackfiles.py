@@ -18,7 +18,9 @@ requests), and a file over 64 KiB is refused unread.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import json
 import re
 from pathlib import Path
@@ -135,6 +137,18 @@ def check_namespaces(keys: Any, secret_keys: Any = ()) -> None:
 
 def declared_config(project_file: Path = ROOT / "Pulumi.yaml") -> dict[str, dict[str, Any]]:
     """The project-level ``config:`` block: ``{key: {type, description, default?}}``."""
+    try:
+        stat = project_file.stat()
+        identity = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    except OSError:
+        identity = None  # _read_yaml reports it
+    return copy.deepcopy(_declared_config(project_file, identity))
+
+
+@functools.lru_cache(maxsize=8)
+def _declared_config(project_file: Path, identity: tuple | None) -> dict[str, dict[str, Any]]:
+    # Parsed once per version of the file: every stack render reads it, and the
+    # careful YAML 1.2 reader is slow enough to dominate a test run otherwise.
     return (_read_yaml(project_file, "Pulumi.yaml") or {}).get("config") or {}
 
 

@@ -20,9 +20,8 @@ def aws_plan(request):
 
 def test_one_secret_per_catalog_group_named_under_the_environment_prefix(aws_plan):
     names = sorted(r["inputs"]["name"] for r in aws_plan.of_type(SECRET))
-    assert names == sorted(f"aragora/{aws_plan.stack}/{g}" for g in {e.group for e in catalog.CATALOG})
+    assert names == sorted(f"{catalog.CATALOG.app.name}/{aws_plan.stack}/{g}" for g in {e.group for e in catalog.CATALOG})
     assert len(names) == len(set(names))
-    assert names == sorted(f"aragora/{aws_plan.stack}/{g}" for g in ("api-keys", "auth", "billing", "database"))
 
 
 def test_no_secret_value_is_ever_declared(aws_plan):

@@ -11,6 +11,7 @@ from infra.fields import ConfigError
 from stacktools import plandiff
 from tests.support import ANY_STACK, PLANS, configured, plans_of, render, render_named
 
+CAT = catalog.CATALOG
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
@@ -49,14 +50,14 @@ def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(a
 
 def test_the_store_serves_only_the_app_namespace(any_plan):
     store = any_plan.one(STORE)["inputs"]
-    assert store["spec"]["conditions"] == [{"namespaces": ["aragora"]}]
+    assert store["spec"]["conditions"] == [{"namespaces": [CAT.app.namespace]}]
     external_secret_namespaces = {es["inputs"]["metadata"]["namespace"] for es in any_plan.of_type(ES)}
-    assert external_secret_namespaces == {"aragora"}
+    assert external_secret_namespaces == {CAT.app.namespace}
 
 
 def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):
     objects = [any_plan.one(STORE)] + [
-        es for name, es in _external_secrets(any_plan).items() if name != "aragora-secrets-optional"
+        es for name, es in _external_secrets(any_plan).items() if CAT.sync_class_of(name).await_ready
     ]
     for obj in objects:
         annotations = obj["inputs"]["metadata"]["annotations"]
@@ -65,7 +66,7 @@ def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_p
 
 
 def test_a_missing_optional_value_never_blocks_pulumi_up(any_plan):
-    annotations = _external_secrets(any_plan)["aragora-secrets-optional"]["inputs"]["metadata"]["annotations"]
+    annotations = _external_secrets(any_plan)[CAT.target_secret(catalog.OPTIONAL)]["inputs"]["metadata"]["annotations"]
     assert "pulumi.com/waitFor" not in annotations
     assert annotations["pulumi.com/skipAwait"] == "true"
 
@@ -78,37 +79,27 @@ def test_custom_resources_are_created_after_the_operator_release(any_plan):
 
 def test_every_catalog_entry_is_synced_exactly_once(any_plan):
     keys = Counter(k for es in any_plan.of_type(ES) for k in _data(es))
-    assert keys == Counter(e.env_var for e in catalog.CATALOG)
-    assert set(keys) == {
-        "DATABASE_URL", "ARAGORA_JWT_SECRET", "ANTHROPIC_API_KEY", "OPENAI_API_KEY",
-        "OPENROUTER_API_KEY", "MISTRAL_API_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
-    }
+    assert keys == Counter(e.env_var for e in CAT)
 
 
-def test_required_values_land_in_aragora_secrets_and_optional_ones_apart(any_plan):
+def test_each_sync_class_lands_in_its_own_secret_and_optional_ones_apart(any_plan):
     es = _external_secrets(any_plan)
-    assert set(_data(es["aragora-secrets"])) == {"DATABASE_URL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"}
-    assert set(_data(es["aragora-secrets-session"])) == {"ARAGORA_JWT_SECRET"}
-    assert set(_data(es["aragora-secrets-optional"])) == {
-        "OPENROUTER_API_KEY", "MISTRAL_API_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
-    }
+    assert set(es) == {CAT.target_secret(s) for s in CAT.by_sync_class}
+    for sync, entries in CAT.by_sync_class.items():
+        assert set(_data(es[CAT.target_secret(sync)])) == {e.env_var for e in entries}
 
 
 def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(aws_plan):
     env = aws_plan.stack
     refs = {k: v for es in aws_plan.of_type(ES) for k, v in _data(es).items()}
-    assert refs["DATABASE_URL"] == {"key": f"aragora/{env}/database", "property": "url"}
-    assert refs["ARAGORA_JWT_SECRET"] == {"key": f"aragora/{env}/auth", "property": "jwt-secret"}
-    assert refs["ANTHROPIC_API_KEY"] == {"key": f"aragora/{env}/api-keys", "property": "anthropic"}
-    assert refs["OPENAI_API_KEY"] == {"key": f"aragora/{env}/api-keys", "property": "openai"}
-    assert refs["STRIPE_WEBHOOK_SECRET"] == {"key": f"aragora/{env}/billing", "property": "stripe-webhook-secret"}
+    assert refs == {e.env_var: {"key": f"{CAT.app.name}/{env}/{e.group}", "property": e.key} for e in CAT}
 
 
 def test_secrets_outlive_their_external_secret_and_a_value_gone_from_the_backend(any_plan):
     store = any_plan.one(STORE)["inputs"]["metadata"]["name"]
     for name, es in _external_secrets(any_plan).items():
         spec = es["inputs"]["spec"]
-        assert es["inputs"]["metadata"]["namespace"] == "aragora"
+        assert es["inputs"]["metadata"]["namespace"] == CAT.app.namespace
         assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store}
         assert spec["target"]["name"] == name
         # Orphan: no ownerReference, so deleting the ExternalSecret never deletes the Secret.
@@ -126,11 +117,11 @@ def test_refresh_interval_is_the_one_each_stack_configures(name):
 
 def test_jwt_secret_never_changes_on_a_periodic_refresh(any_plan):
     es = _external_secrets(any_plan)
-    session = es["aragora-secrets-session"]["inputs"]
+    session = es[CAT.target_secret(catalog.SESSION)]["inputs"]
     assert session["spec"]["refreshPolicy"] == "OnChange"
-    assert session["metadata"]["annotations"]["aragora.io/jwt-rotation"] == any_plan.setting("jwtRotation")
-    assert es["aragora-secrets"]["inputs"]["spec"]["refreshPolicy"] == "Periodic"
-    assert es["aragora-secrets-optional"]["inputs"]["spec"]["refreshPolicy"] == "Periodic"
+    assert session["metadata"]["annotations"][CAT.app.jwt_rotation_annotation] == any_plan.setting("jwtRotation")
+    for sync in (catalog.REQUIRED, catalog.OPTIONAL):
+        assert es[CAT.target_secret(sync)]["inputs"]["spec"]["refreshPolicy"] == "Periodic"
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
@@ -202,23 +193,3 @@ def test_every_sync_class_writes_its_own_secret_and_only_periodic_ones_may_be_fo
     for s in catalog.SYNC_CLASSES:
         assert s.force_sync_allowed is (s.refresh_policy is catalog.RefreshPolicy.PERIODIC)
         assert catalog.CATALOG.sync_class_of(catalog.CATALOG.target_secret(s)) is s
-
-
-GRANTS = {
-    "aws": {"aws:iam/rolePolicyAttachment:RolePolicyAttachment"},
-    "vault": {
-        "vault:index/policy:Policy", "vault:kubernetes/authBackendConfig:AuthBackendConfig",
-        "vault:kubernetes/authBackendRole:AuthBackendRole", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
-    },
-    "gcp": {"gcp:serviceaccount/iAMMember:IAMMember", "gcp:secretmanager/secretIamMember:SecretIamMember"},
-}
-
-
-@pytest.mark.parametrize("name", sorted(PLANS))
-def test_store_is_created_only_after_every_grant_it_needs(name):
-    plan = render_named(name)
-    depends_on = set(plan.one(STORE)["depends_on"])
-    grants = [r for r in plan.resources if r["type"] in GRANTS[plan.setting("backend")]]
-    assert grants
-    for r in grants:
-        assert r["urn"] in depends_on, r["name"]

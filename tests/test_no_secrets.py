@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 
+import pytest
+
+from infra.catalog import CATALOG
 from tests.support import PLANS, ROOT, STACKS
 
 HOOK = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--baseline", str(ROOT / ".secrets.baseline")]
@@ -60,35 +65,9 @@ PLANTED = {
     "VAULT_TOKEN": "hvs.planted" + secrets.token_hex(12),
     "PULUMI_CONFIG_PASSPHRASE": "planted-pass-" + secrets.token_hex(12),
     "GOOGLE_OAUTH_ACCESS_TOKEN": "ya29.planted" + secrets.token_hex(12),
-    "DATABASE_URL": "postgresql://u:planted-" + secrets.token_hex(8) + "@db/aragora",
-    "ARAGORA_JWT_SECRET": "planted-jwt-" + secrets.token_hex(16),
-    "ANTHROPIC_API_KEY": "sk-ant-planted-" + secrets.token_hex(12),
-    "OPENAI_API_KEY": "sk-planted-" + secrets.token_hex(12),
-    "STRIPE_SECRET_KEY": "sk_live_planted" + secrets.token_hex(12),
+    # Every catalog value, as if an operator had exported it in the shell that runs the plan.
+    **{e.env_var: f"planted-{e.slug}-" + secrets.token_hex(12) for e in CATALOG},
 }
-
-
-def _run_plan_with_planted_env(stack: str, out: Path, config_file: Path | None = None) -> str:
-    env = {**os.environ, **PLANTED}
-    args = [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--out", str(out)]
-    if config_file:
-        args += ["--config-file", str(config_file)]
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout + result.stderr
-
-
-def test_plan_output_never_contains_a_value_from_the_environment(tmp_path):
-    for i, (stack, config_file) in enumerate(PLANS.values()):
-        out = tmp_path / str(i)
-        texts = [_run_plan_with_planted_env(stack, out, config_file)]
-        texts += [p.read_text() for p in out.rglob("*") if p.is_file()]
-        assert (out / "resources.json").exists() and (out / "outputs.json").exists()
-        blob = "\n".join(texts)
-        for name, value in PLANTED.items():
-            assert value not in blob, f"{name} leaked into the plan of {stack} {config_file or ''}"
-    shutil.rmtree(tmp_path, ignore_errors=True)
-
 
 WEAKENING_ENV = {
     "PULUMI_K8S_DELETE_UNREACHABLE": "true",
@@ -100,20 +79,39 @@ WEAKENING_ENV = {
 }
 
 
-def test_environment_variables_cannot_weaken_the_providers(tmp_path):
-    import json
+@cache
+def _plan_in_a_hostile_environment(name: str) -> tuple[str, Path]:
+    """One real plan run per shipped configuration with PLANTED and WEAKENING_ENV exported: (console output, --out dir)."""
+    stack, config_file = PLANS[name]
+    out = Path(tempfile.mkdtemp(prefix=f"hostile-env-{name}-"))
+    args = [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--out", str(out)]
+    if config_file:
+        args += ["--config-file", str(config_file)]
+    env = {**os.environ, **PLANTED, **WEAKENING_ENV}
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr, out
 
-    for i, (stack, config_file) in enumerate(PLANS.values()):
-        out = tmp_path / str(i)
-        args = [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--out", str(out)]
-        args += ["--config-file", str(config_file)] if config_file else []
-        env = {**os.environ, **WEAKENING_ENV, "KUBECONFIG": str(tmp_path / "kubeconfig")}
-        result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stderr
-        providers = {r["type"]: r["inputs"] for r in json.loads((out / "resources.json").read_text()) if r["type"].startswith("pulumi:providers:")}
-        k8s = providers["pulumi:providers:kubernetes"]
-        for flag in ("deleteUnreachable", "skipUpdateUnreachable", "upsertExistingObjects", "enablePatchForce", "enableSecretMutable"):
-            assert k8s[flag] == "false", (stack, flag, k8s[flag])
-        assert k8s["kubeconfig"] == "[secret]"
-        if "pulumi:providers:vault" in providers:
-            assert providers["pulumi:providers:vault"]["skipTlsVerify"] == "false"
+
+# Both tests read one run per configuration: xdist keeps the group on one worker.
+@pytest.mark.xdist_group("hostile-env")
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_plan_output_never_contains_a_value_from_the_environment(name):
+    console, out = _plan_in_a_hostile_environment(name)
+    assert (out / "resources.json").exists() and (out / "outputs.json").exists()
+    blob = "\n".join([console, *(p.read_text() for p in out.rglob("*") if p.is_file())])
+    for variable, value in PLANTED.items():
+        assert value not in blob, f"{variable} leaked into the plan of {name}"
+
+
+@pytest.mark.xdist_group("hostile-env")
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_environment_variables_cannot_weaken_the_providers(name):
+    _, out = _plan_in_a_hostile_environment(name)
+    providers = {r["type"]: r["inputs"] for r in json.loads((out / "resources.json").read_text()) if r["type"].startswith("pulumi:providers:")}
+    k8s = providers["pulumi:providers:kubernetes"]
+    for flag in ("deleteUnreachable", "skipUpdateUnreachable", "upsertExistingObjects", "enablePatchForce", "enableSecretMutable"):
+        assert k8s[flag] == "false", (name, flag, k8s[flag])
+    assert k8s["kubeconfig"] == "[secret]"
+    if "pulumi:providers:vault" in providers:
+        assert providers["pulumi:providers:vault"]["skipTlsVerify"] == "false"

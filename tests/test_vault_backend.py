@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from infra import catalog
 from infra.fields import ConfigError
 from infra.stackfiles import stack_file
 from tests.support import PLANS, plans_of, render, render_named
@@ -29,10 +30,10 @@ def test_kv_v2_mount_is_protected(vplan):
 
 def test_policy_grants_only_read_on_this_environments_data_paths(vplan):
     policy = vplan.one("vault:index/policy:Policy")["inputs"]
-    assert policy["name"] == f"aragora-{vplan.stack}"
+    assert policy["name"] == f"{catalog.CATALOG.app.name}-{vplan.stack}"
     paths = re.findall(r'path "([^"]+)" \{\s*capabilities = \[([^\]]*)\]\s*\}', policy["policy"])
     assert sorted(p for p, _ in paths) == sorted(
-        f"secret/data/aragora/{vplan.stack}/{g}" for g in ("api-keys", "auth", "billing", "database")
+        f"secret/data/{catalog.CATALOG.app.name}/{vplan.stack}/{g}" for g in catalog.CATALOG.by_group
     )
     assert {caps for _, caps in paths} == {'"read"'}
     assert "metadata" not in policy["policy"] and "*" not in policy["policy"]
