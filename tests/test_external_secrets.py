@@ -164,23 +164,6 @@ def test_the_removed_bootstrap_switch_is_refused_with_the_way_forward():
         render(ANY_STACK, bootstrap=True)
 
 
-EXTRA = catalog.SecretEntry("SENTRY_DSN", "observability", "sentry-dsn", "sentry-dsn", catalog.OPTIONAL, "Sentry DSN")
-
-
-@pytest.mark.parametrize("name", sorted(PLANS))
-def test_adding_a_secret_is_one_catalog_line(name):
-    stack, config_file = PLANS[name]
-    plan = render(stack, config_file, secrets=catalog.Catalog((*catalog.CATALOG, EXTRA)))
-    data = _data(_external_secrets(plan)["aragora-secrets-optional"])
-    if plan.setting("backend") == "gcp":
-        assert data["SENTRY_DSN"] == {"key": f"aragora-{stack}-sentry-dsn"}
-        assert f"aragora-{stack}-sentry-dsn" in {r["inputs"]["secretId"] for r in plan.of_type("gcp:secretmanager/secret:Secret")}
-    else:
-        assert data["SENTRY_DSN"] == {"key": f"aragora/{stack}/observability", "property": "sentry-dsn"}
-    # The unchanged catalog still renders without it: the extra line was passed in, never patched in.
-    assert "SENTRY_DSN" not in _data(_external_secrets(render_named(name))["aragora-secrets-optional"])
-
-
 def test_a_catalog_with_a_duplicate_location_is_rejected():
     dup = catalog.SecretEntry("OTHER_URL", "database", "url", "other-url", catalog.REQUIRED, "dup")
     with pytest.raises(ValueError, match="duplicate location"):
