@@ -14,10 +14,10 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support import ROOT, STACKS, render
+from tests.support import ROOT, STACKS, configured, render
 
 PROMTOOL = shutil.which("promtool")
-ALERTING = [s for s in STACKS if render(s).setting("prometheusOperator") == "true"]
+ALERTING = [s for s in STACKS if configured(s, "prometheusOperator") == "true"]
 
 
 def _rule(stack: str) -> dict:

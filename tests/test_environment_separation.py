@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.support import SETS, render
+from tests.support import SETS, configured, render
 
 PAIRS = [
     pytest.param(a, b, id=f"{set_name}:{a[0]}-vs-{b[0]}")
@@ -18,7 +18,7 @@ PAIRS = [
 AWS_PAIRS = [
     p
     for p in PAIRS
-    if render(*p.values[0]).setting("backend") == "aws" and render(*p.values[1]).setting("backend") == "aws"
+    if all(configured(stack, "backend", config_file) == "aws" for stack, config_file in p.values[:2])
 ]
 # Keys whose value identifies one environment's account, cluster or location.
 IDENTIFYING = ("awsAccountId", "awsOidcProviderArn", "kubeContext", "gcpProject", "vaultAddress", "gcpClusterName")
