@@ -4,12 +4,17 @@ Owns: one ``monitoring.coreos.com/v1`` PrometheusRule with the alerts an
 operator needs before the app notices: a required or session Secret not
 synced (critical), the optional one not synced (warning), the store not Ready
 (critical), sync errors rising (warning), ESO's admission webhook failing
-(critical). Every alert carries ``runbook_url`` to the README section that
+(critical), a periodic ExternalSecret that stopped syncing while it still
+looks healthy (warning; ESO issue #6053: Ready, no errors, no refresh), and
+provider API calls failing while the last good value is still served
+(warning). Every alert carries ``runbook_url`` to the README section that
 fixes it. Metric names are ESO 2.9's (``docs/api/metrics.md``,
 ``esmetrics.go``): ``externalsecret_status_condition`` and
 ``clustersecretstore_status_condition`` (labels ``name``, ``namespace``,
-``condition``, ``status``), ``externalsecret_sync_calls_error``, and
-controller-runtime's ``controller_runtime_webhook_requests_total``.
+``condition``, ``status``), ``externalsecret_sync_calls_total`` and
+``externalsecret_sync_calls_error``, ``externalsecret_provider_api_calls_count``
+(labels ``provider``, ``call``, ``status``), and controller-runtime's
+``controller_runtime_webhook_requests_total``.
 Does not own: the scraping (the chart's ServiceMonitor, ``eso.py``), nor the
 Prometheus Operator or Alertmanager routing (the ``alertLabels`` route them).
 """
@@ -36,6 +41,11 @@ class SyncAlertsArgs:
     """ExternalSecrets whose failure breaks the app: critical."""
     optional_secrets: Sequence[str]
     store_name: str
+    periodic_secrets: Sequence[str]
+    """ExternalSecrets refreshed on an interval: a flat sync counter means they stopped.
+    ``OnChange`` ones sync only when their spec changes, so silence is normal for them."""
+    stall_window: str
+    """A Prometheus duration, twice the refresh interval: no sync in this long is a stop."""
     runbook_url: str
     """Base URL of the README; each alert appends its section's anchor."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -89,6 +99,34 @@ def rule_groups(args: SyncAlertsArgs) -> list[dict]:
             "15m", "warning", "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} keeps failing to sync", args,
         ),
     ]
+    if args.periodic_secrets:
+        syncs = f'externalsecret_sync_calls_total{{namespace="{ns}",name=~"{_names(args.periodic_secrets)}"}}'
+        alerts.append(
+            _alert(
+                f"{args.alert_prefix}SecretSyncStalled",
+                # Flat over the window, yet the counter existed a window ago
+                # (a new ExternalSecret is not a stall) and the object still
+                # exists (its condition series is there).
+                f"sum by (namespace, name) (changes({syncs}[{args.stall_window}])) == 0"
+                f" and on (namespace, name) sum by (namespace, name) ({syncs} offset {args.stall_window})"
+                f' and on (namespace, name) max by (namespace, name) (externalsecret_status_condition{{namespace="{ns}",condition="Ready"}})',
+                "5m",
+                "warning",
+                "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} has not synced for twice its refresh interval",
+                args,
+            )
+        )
+    alerts.append(
+        _alert(
+            f"{args.alert_prefix}ProviderCallsFailing",
+            # Cluster-wide: ESO labels provider calls by provider and call, not by object.
+            'sum by (provider, call) (increase(externalsecret_provider_api_calls_count{status="error"}[5m])) > 0',
+            "10m",
+            "warning",
+            "ESO's {{ $labels.provider }} {{ $labels.call }} calls keep failing: values are no longer refreshed",
+            args,
+        )
+    )
     if args.optional_secrets:
         alerts.insert(1, _alert(
             f"{args.alert_prefix}OptionalSecretsNotSynced",

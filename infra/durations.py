@@ -7,6 +7,7 @@ can never disagree on what ``refreshInterval`` may be.
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
@@ -30,3 +31,12 @@ def go_duration_seconds(value: str) -> float | None:
 def refresh_interval_allowed(value: str) -> bool:
     seconds = go_duration_seconds(value)
     return seconds is not None and MIN_REFRESH_SECONDS <= seconds <= MAX_REFRESH_SECONDS
+
+
+def prometheus_duration(seconds: float) -> str:
+    """``seconds`` as a Prometheus duration in the largest whole unit (7200 -> ``2h``), rounded up to a second."""
+    whole = max(1, math.ceil(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"

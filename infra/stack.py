@@ -20,12 +20,19 @@ from components import reloader
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
 from components.eso import NAMESPACE as ESO_NAMESPACE
 from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
-from components.external_secrets import AppExternalSecrets, AppExternalSecretsArgs, ExternalSecretSpec, SecretValueRef
+from components.external_secrets import (
+    AppExternalSecrets,
+    AppExternalSecretsArgs,
+    ExternalSecretSpec,
+    RefreshPolicy,
+    SecretValueRef,
+)
 from components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from infra import catalog
 from infra.backends import backend_of
 from infra.backends.base import Declared
 from infra.config import CommonSettings, ReloaderMode, StackConfig
+from infra.durations import go_duration_seconds, prometheus_duration
 
 
 def external_secret_specs(cfg: StackConfig, secrets: catalog.Catalog, declared: Declared) -> list[ExternalSecretSpec]:
@@ -133,6 +140,8 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
                 required_secrets=[secrets.target_secret(s) for s in secrets.by_sync_class if s.must_sync],
                 optional_secrets=[secrets.target_secret(s) for s in secrets.by_sync_class if not s.must_sync],
                 store_name=declared.store_name,
+                periodic_secrets=[s.name for s in specs if s.refresh_policy is RefreshPolicy.PERIODIC],
+                stall_window=prometheus_duration(2 * go_duration_seconds(common.refresh_interval)),
                 runbook_url=common.alert_runbook_url,
                 labels=dict(label.split("=", 1) for label in common.alert_labels),
                 rule_labels=app.labels,

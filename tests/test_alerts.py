@@ -14,6 +14,7 @@ import subprocess
 import pytest
 import yaml
 
+from infra.durations import go_duration_seconds
 from tests.support import ROOT, STACKS, configured, render
 
 PROMTOOL = shutil.which("promtool")
@@ -101,6 +102,107 @@ def test_each_alert_fires_when_it_should_and_the_healthy_case_is_quiet(stack, tm
             {"interval": "1m", "input_series": series, "alert_rule_test": tests},
             {"interval": "1m", "input_series": healthy, "alert_rule_test": quiet},
         ],
+    }))
+    result = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _external_secrets(plan) -> dict[str, dict]:
+    return {r["inputs"]["metadata"]["name"]: r["inputs"] for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")}
+
+
+def _minutes(duration: str) -> int:
+    seconds = go_duration_seconds(duration)
+    assert seconds is not None and seconds % 60 == 0, duration
+    return int(seconds // 60)
+
+
+# Every stack, alerts on: the stall window follows each stack's own refreshInterval.
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_periodic_external_secret_that_stops_syncing_alerts_after_twice_its_interval(stack, tmp_path):
+    plan = render(stack, prometheusOperator=True)
+    rule = plan.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
+    external = _external_secrets(plan)
+    periodic = sorted(n for n, es in external.items() if es["spec"].get("refreshPolicy", "Periodic") == "Periodic")
+    on_change = sorted(set(external) - set(periodic))
+    namespace = next(iter(external.values()))["metadata"]["namespace"]
+    (interval,) = {_minutes(es["spec"]["refreshInterval"]) for es in external.values()}
+    window, run = 2 * interval, 8 * interval + 30
+    (alert,) = [r["alert"] for r in rule["spec"]["groups"][0]["rules"] if r["alert"].endswith("SecretSyncStalled")]
+
+    def syncs(name: str, *, until: int | None = None, start: int = 0) -> dict:
+        """One sync at creation, then one per interval, up to minute ``until`` (then silence)."""
+        values = [f"_x{start}"] if start else []
+        count, points = 0, []
+        for minute in range(start, run + 1):
+            if minute == start or ((minute - start) % interval == 0 and (until is None or minute <= until)):
+                count += 1
+            points.append(str(count))
+        return {"series": f'externalsecret_sync_calls_total{{namespace="{namespace}",name="{name}"}}', "values": " ".join(values + points)}
+
+    def ready(name: str) -> dict:
+        return {"series": f'externalsecret_status_condition{{namespace="{namespace}",name="{name}",condition="Ready",status="True"}}', "values": f"1x{run}"}
+
+    stop = 3 * interval
+    stalled = periodic[0]
+    groups = [
+        # Stops syncing at `stop`, still Ready: quiet within the window, firing after window + `for`.
+        {"input_series": [syncs(stalled, until=stop), ready(stalled)], "alert_rule_test": [
+            {"eval_time": f"{stop + window - 2}m", "alertname": alert, "exp_alerts": []},
+            {"eval_time": f"{stop + window + 7}m", "alertname": alert,
+             "exp_alerts": [_expected(rule, alert, {"namespace": namespace, "name": stalled})]},
+        ]},
+        # Every periodic one keeps syncing: quiet throughout.
+        {"input_series": [s for n in periodic for s in (syncs(n), ready(n))], "alert_rule_test": [
+            {"eval_time": f"{m}m", "alertname": alert, "exp_alerts": []} for m in (window + 10, run - 1)
+        ]},
+        # Created late: one sync, then the first refresh an interval later; no counter a window ago, no alert.
+        {"input_series": [syncs(stalled, start=stop), ready(stalled)], "alert_rule_test": [
+            {"eval_time": f"{stop + interval - 1}m", "alertname": alert, "exp_alerts": []},
+        ]},
+        # Gone: the counter stops with its object (no condition series), no alert for what was deleted.
+        {"input_series": [syncs(stalled, until=stop)], "alert_rule_test": [
+            {"eval_time": f"{stop + window + 7}m", "alertname": alert, "exp_alerts": []},
+        ]},
+    ]
+    if on_change:
+        # OnChange ones sync only on a spec change: a flat counter is their normal state.
+        groups.append({"input_series": [s for n in on_change for s in (syncs(n, until=1), ready(n))], "alert_rule_test": [
+            {"eval_time": f"{run - 1}m", "alertname": alert, "exp_alerts": []},
+        ]})
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", **g} for g in groups],
+    }))
+    result = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stack", ALERTING)
+def test_failing_provider_calls_alert_while_the_last_value_is_still_served_and_successes_are_quiet(stack, tmp_path):
+    rule = _rule(stack)
+    (alert,) = [r["alert"] for r in rule["spec"]["groups"][0]["rules"] if r["alert"].endswith("ProviderCallsFailing")]
+    calls = 'externalsecret_provider_api_calls_count{{provider="P",call="GetSecretValue",status="{}"}}'
+    labels = {"provider": "P", "call": "GetSecretValue"}
+    groups = [
+        {"input_series": [{"series": calls.format("error"), "values": "0+1x60"}], "alert_rule_test": [
+            {"eval_time": "8m", "alertname": alert, "exp_alerts": []},
+            {"eval_time": "20m", "alertname": alert, "exp_alerts": [_expected(rule, alert, labels)]},
+        ]},
+        # Successes rise, errors stay where an old incident left them: quiet.
+        {"input_series": [{"series": calls.format("success"), "values": "0+5x60"}, {"series": calls.format("error"), "values": "7x60"}],
+         "alert_rule_test": [{"eval_time": "50m", "alertname": alert, "exp_alerts": []}]},
+        # A brief burst (under the `for`) is not an incident.
+        {"input_series": [{"series": calls.format("error"), "values": "0 1 2 2x57"}],
+         "alert_rule_test": [{"eval_time": f"{m}m", "alertname": alert, "exp_alerts": []} for m in (5, 12, 30)]},
+    ]
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", **g} for g in groups],
     }))
     result = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ from stacktools.recorder import declare
 
 ARGS = SyncAlertsArgs(
     rule_name="rule-z", alert_prefix="Acme", namespace="mon-x", app_namespace="app-x", required_secrets=["req-a", "req-b"], optional_secrets=["opt-c"],
-    store_name="store-y", runbook_url="https://docs.example/README.md", labels={"team": "t1"}, rule_labels={"release": "kps"},
+    store_name="store-y", periodic_secrets=["req-a", "opt-c"], stall_window="14m", runbook_url="https://docs.example/README.md", labels={"team": "t1"}, rule_labels={"release": "kps"},
 )
 
 
@@ -22,7 +22,10 @@ def test_the_rule_lives_where_told_and_every_alert_names_the_given_objects():
     assert {a: r["labels"]["severity"] for a, r in alerts.items()} == {
         "AcmeSecretsNotSynced": "critical", "AcmeOptionalSecretsNotSynced": "warning", "AcmeStoreNotReady": "critical",
         "ExternalSecretsWebhookFailing": "critical", "AcmeSecretSyncErrors": "warning",
+        "AcmeSecretSyncStalled": "warning", "AcmeProviderCallsFailing": "warning",
     }
+    stalled = alerts["AcmeSecretSyncStalled"]["expr"]
+    assert 'name=~"req-a|opt-c"' in stalled and "[14m]" in stalled and "offset 14m" in stalled
     assert all(r["labels"]["team"] == "t1" and r["annotations"]["runbook_url"].startswith("https://docs.example/README.md#alert-") for r in alerts.values())
 
 
@@ -30,3 +33,9 @@ def test_without_optional_secrets_there_is_no_optional_alert():
     args = SyncAlertsArgs(**{**ARGS.__dict__, "optional_secrets": []})
     rule = declare(lambda: SyncAlerts("al", args)).one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
     assert "AcmeOptionalSecretsNotSynced" not in {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
+
+
+def test_without_periodic_secrets_there_is_no_stall_alert():
+    args = SyncAlertsArgs(**{**ARGS.__dict__, "periodic_secrets": []})
+    rule = declare(lambda: SyncAlerts("al", args)).one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
+    assert "AcmeSecretSyncStalled" not in {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
