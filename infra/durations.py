@@ -40,3 +40,7 @@ def prometheus_duration(seconds: float) -> str:
         if whole % size == 0:
             return f"{whole // size}{unit}"
     return f"{whole}s"
+
+# The month of the cloud price sheets (8,760 hours a year / 12): calls and
+# stored units per month are counted over it.
+HOURS_PER_MONTH = 730

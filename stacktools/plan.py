@@ -8,11 +8,12 @@ would do up to the provider calls (``recorder``): it applies ``Pulumi.yaml``
 defaults and the stack's config the way the CLI does, runs ``infra/`` exactly
 as the language host runs it, records every resource registration and prints
 the resource tree. With ``--out`` it writes ``resources.json``,
-``outputs.json``, ``manifests/``, ``policies/`` and ``graph.dot``. Without
+``outputs.json``, ``cost.json``, ``manifests/``, ``policies/`` and ``graph.dot``;
+either way it prints the monthly cost estimate (``stacktools.cost``). Without
 ``--stack``, a ``--config-file`` named ``Pulumi.<stack>.yaml`` names the stack.
 
 With ``--diff BASE_DIR`` (an earlier ``--out``) it prints what changed
-against that plan instead of the tree.
+against that plan instead of the tree, and how the monthly cost changes.
 
 Exit status: 0 rendered (with ``--diff``: no changes), 1 changes (``--diff``
 only), 2 invalid config or unreadable base (one line on stderr, nothing declared).
@@ -31,7 +32,7 @@ import yaml
 from infra.backends import REGISTRY
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import stack_config, stack_of
-from stacktools import graph, plandiff
+from stacktools import cost, graph, plandiff
 from stacktools.recorder import Plan, render
 
 # --- output -------------------------------------------------------------------------
@@ -94,12 +95,17 @@ def policy_documents(plan: Plan) -> dict[str, str]:
     return docs
 
 
+def estimate_of(plan: Plan) -> cost.Estimate:
+    return cost.estimate(plan.resources, plan.outputs["backend"])
+
+
 def write(plan: Plan, out: Path) -> str | None:
     """Write every plan file to ``out``; returns a note when graph.svg could not be drawn."""
     (out / "manifests").mkdir(parents=True, exist_ok=True)
     (out / "policies").mkdir(parents=True, exist_ok=True)
     (out / "resources.json").write_text(json.dumps(plan.resources, indent=2, sort_keys=True) + "\n")
     (out / "outputs.json").write_text(json.dumps(plan.outputs, indent=2, sort_keys=True) + "\n")
+    (out / "cost.json").write_text(json.dumps(estimate_of(plan).to_json(), indent=2, sort_keys=True) + "\n")
     for r in plan.k8s_objects():
         m = _manifest(r)
         (out / "manifests" / _manifest_filename(m)).write_text(yaml.safe_dump(m, sort_keys=False))
@@ -122,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacktools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="stack name (the environment); default: from a --config-file named Pulumi.<stack>.yaml")
     parser.add_argument("--config-file", type=Path, help="read the stack config from FILE instead of Pulumi.<stack>.yaml")
-    parser.add_argument("--out", type=Path, help="write resources.json, outputs.json, manifests/, policies/, graph.dot to DIR")
+    parser.add_argument(
+        "--out", type=Path, help="write resources.json, outputs.json, cost.json, manifests/, policies/, graph.dot to DIR"
+    )
     parser.add_argument("--diff", type=Path, metavar="BASE_DIR", help="show changes against an earlier --out directory")
     parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext and exit (CI)")
     args = parser.parse_args(argv)
@@ -141,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: --diff: cannot read {args.diff}/resources.json ({type(err).__name__})", file=sys.stderr)
         return 2
+    base_cost = None
+    if args.diff and (args.diff / "cost.json").exists():
+        try:
+            base_cost = json.loads((args.diff / "cost.json").read_text())
+            if not isinstance(base_cost, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as err:
+            print(f"error: --diff: cannot read {args.diff}/cost.json ({type(err).__name__})", file=sys.stderr)
+            return 2
     try:
         plan = render(args.stack, args.config_file)
     except ConfigError as err:
@@ -153,10 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     if base is not None:
         changes = plandiff.diff(base, plan.resources)
         print(plandiff.render_text(changes))
+        print(cost.render_change(base_cost, estimate_of(plan)))
         return 1 if changes.has_changes else 0
     print(tree(plan))
+    print()
+    print(cost.render_text(estimate_of(plan)))
     if args.out:
-        print(f"\nwrote {args.out}/resources.json, outputs.json, manifests/, policies/, graph.dot")
+        print(f"\nwrote {args.out}/resources.json, outputs.json, cost.json, manifests/, policies/, graph.dot")
     return 0
 
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+from infra.durations import go_duration_seconds
 from stacktools import graph, plandiff, recorder
 from stacktools import plan as plan_cmd
 from stacktools.replacements import REPLACE_ON
@@ -37,7 +38,15 @@ def test_a_config_change_is_shown_with_old_and_new_values_and_exits_1(tmp_path):
     result = _plan_cli("--stack", ANY_STACK, "--config-file", str(changed), "--diff", str(tmp_path / "base"))
     assert result.returncode == 1, result.stderr
     assert f'~ spec.refreshInterval: "{old}" => "{new}"' in result.stdout
-    assert "0 to create, 3 to update, 0 to replace, 0 to delete" in result.stdout
+    # Every ExternalSecret carries the interval, and the stall alert's window follows it.
+    plan = render(ANY_STACK)
+    touched = len(plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")) + len(
+        plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+    )
+    assert f"0 to create, {touched} to update, 0 to replace, 0 to delete" in result.stdout
+    (cost_line,) = [line for line in result.stdout.splitlines() if line.startswith("Cost per month: ")]
+    before, after = re.findall(r"\$([0-9.,]+)", cost_line)[:2]
+    assert (float(after) > float(before)) is (go_duration_seconds(new) < go_duration_seconds(old)), cost_line
 
 
 def test_an_unreadable_base_is_an_error_with_exit_2(tmp_path):

@@ -114,6 +114,8 @@ AgeReader = Callable[[SecretEntry], tuple[str, dt.datetime | None]]
 """A value's location and when its current version was written (None: no value yet)."""
 PresenceReader = Callable[[SecretEntry], tuple[str, bool]]
 """A value's location and whether the backend holds it."""
+Billed = Callable[[dict[str, Any]], Mapping[str, float]]
+"""A declared resource's inputs -> what it bills per month, by the units of its price sheet."""
 
 
 def _no_mock(request: MockRequest) -> Mocked | None:
@@ -147,6 +149,10 @@ class Backend:
     """Provider-computed outputs (ARNs, emails) the program reads; None: echo the inputs."""
     stamp_metadata: Callable[[str, Any, Catalog], list[str]] | None = None
     """Optional: write each value's rotation policy as backend metadata (``make rotation-report STAMP=1``)."""
+    billed: Mapping[str, Billed] = field(default_factory=dict)
+    """Resource type -> its monthly billed units (e.g. secret-months), priced by the backend's
+    sheet in ``infra/prices.json``; the provider calls ESO's refreshes make are counted by the
+    plan itself (unit ``calls``)."""
 
     @property
     def name(self) -> str:

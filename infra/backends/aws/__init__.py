@@ -148,4 +148,8 @@ BACKEND = Backend(
     credentials=_credentials,
     ci_inputs=("aws-role-arn", "aws-region", "eks-cluster-name"),
     mock=_mock,
+    billed={
+        "aws:secretsmanager/secret:Secret": lambda i: {"secret-months": 1 + len(i.get("replicas") or [])},
+        "aws:kms/key:Key": lambda i: {"kms-key-months": 1},
+    },
 )

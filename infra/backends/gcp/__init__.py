@@ -12,6 +12,7 @@ from typing import Any
 from infra.backends.base import Backend, Mocked, MockRequest
 from infra.backends.gcp.settings import GcpSettings
 from infra.catalog import Catalog
+from infra.durations import HOURS_PER_MONTH, go_duration_seconds
 
 
 def _mock(r: MockRequest) -> Mocked | None:
@@ -70,6 +71,16 @@ def _value_presence(environment: str, settings: GcpSettings, secrets: Catalog):
     return present
 
 
+def _billed_secret(inputs: dict) -> dict[str, float]:
+    """One current version per location (automatic replication bills as one), and rotation notices."""
+    replicas = ((inputs.get("replication") or {}).get("userManaged") or {}).get("replicas") or []
+    billed = {"version-location-months": float(max(1, len(replicas)))}
+    period = go_duration_seconds(str((inputs.get("rotation") or {}).get("rotationPeriod") or ""))
+    if period:
+        billed["rotation-notifications"] = HOURS_PER_MONTH * 3600 / period
+    return billed
+
+
 def _credentials(settings: GcpSettings) -> str:
     return f"Google credentials for project {settings.project}: GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`"
 
@@ -95,4 +106,5 @@ BACKEND = Backend(
     credentials=_credentials,
     ci_inputs=("gcp-workload-identity-provider", "gcp-service-account", "gke-cluster-name", "gke-cluster-location", "gke-cluster-project"),
     mock=_mock,
+    billed={"gcp:secretmanager/secret:Secret": _billed_secret},
 )
