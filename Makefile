@@ -10,7 +10,7 @@ STACK  ?= $(firstword $(STACKS))
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report lock clean help
+.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report operator lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
@@ -20,6 +20,8 @@ help:
 	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
 	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO chart upgrade: CRDs store only v1"
 	@echo "make rotation-report STACK=... [NOW=iso-time]    each value's age against its max age; exit 1 if overdue"
+	@echo "make operator OUT=dir [REPO=url] [BRANCH=main] [STATE=s3://.. SECRETS_PROVIDER=awskms://..]"
+	@echo "                                                 Pulumi Kubernetes Operator v2 Stack manifests for every stack"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -83,6 +85,12 @@ rotation-report: $(DEV_STAMP)
 # NEW_VALUES=file (helm show values external-secrets --version X) also warns about dropped values.
 preflight: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacktools.preflight --stack $(STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES))
+
+# Every stack as a Pulumi Kubernetes Operator v2 Stack (README, Running many clusters).
+operator: $(RUNTIME_STAMP)
+	$(BIN)/python -m stacktools.operator --out $(or $(OUT),$(error OUT=dir is required)) $(if $(REPO),--repo $(REPO)) \
+		$(if $(BRANCH),--branch $(BRANCH)) $(if $(FLUX_SOURCE),--flux-source $(FLUX_SOURCE)) $(if $(NAMESPACE),--namespace $(NAMESPACE)) \
+		$(if $(STATE),--state $(STATE)) $(if $(SECRETS_PROVIDER),--secrets-provider '$(SECRETS_PROVIDER)')
 
 # Re-resolve constraints.txt after changing a pin (needs the package index).
 lock:

@@ -123,7 +123,11 @@ class Env:
         overrides = {}
         if account:  # the same environment moved into `account` (its own cluster, so its own OIDC provider)
             arn = plain.setting("awsOidcProviderArn")
-            overrides = {"awsAccountId": account, "awsOidcProviderArn": arn.replace(plain.setting("awsAccountId"), account)}
+            overrides = {
+                "awsAccountId": account,
+                "awsOidcProviderArn": arn.replace(plain.setting("awsAccountId"), account),
+                "awsDeployerRoleArn": plain.setting("awsDeployerRoleArn").replace(plain.setting("awsAccountId"), account),
+            }
         if isolated:
             overrides |= _isolation(stack, self.account)
         plan = render(stack, config_file, **overrides)

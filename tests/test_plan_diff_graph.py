@@ -123,7 +123,7 @@ VARIANTS = [
     {"awsIdentity": "pod-identity", "awsEksClusterName": "c"},
     {"awsVpcEndpoints": "create", "awsVpcId": "vpc-0abc12345def67890", "awsVpcSubnetIds": ["subnet-0abc12345def67890"], "awsVpcSecurityGroupIds": ["sg-0abc12345def67890"]},
     {"awsRotationLambdaArns": ["database=arn:aws:lambda:us-east-1:111122223333:function:rotate"], "awsConfigRules": True, "awsAccountId": "111122223333",
-     "awsOidcProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF", "kubeContext": "variant"},
+     "awsOidcProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF", "kubeContext": "variant", "awsDeployerRoleArn": ""},
 ]
 
 

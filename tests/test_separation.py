@@ -51,6 +51,7 @@ def _oidc(account: str, oidc_id: str = "0123456789ABCDEF0123456789ABCDEF", regio
 
 
 def _aws(directory, stack, account, context, oidc_id="0123456789ABCDEF0123456789ABCDEF", **changes):
+    changes.setdefault("awsDeployerRoleArn", f"arn:aws:iam::{account}:role/{stack}-deployer")
     return _write(directory, stack, AWS, awsAccountId=account, awsOidcProviderArn=_oidc(account, oidc_id), kubeContext=context, **changes)
 
 
@@ -71,6 +72,27 @@ def test_one_aws_account_with_two_clusters_is_allowed(tmp_path):
     path = _aws(tmp_path, "beta", "111111111111", "ctx-b", "B" * 32)
     plan = render("beta", path)
     assert plan.one("aws:iam/role:Role")["inputs"]["name"] == "aragora-beta-eso"
+
+
+def test_one_deployer_role_for_two_environments_is_refused(tmp_path):
+    # It holds the admin rights of the environment it deploys (make operator's workspaces).
+    role = "arn:aws:iam::111111111111:role/deployer"
+    _aws(tmp_path, "alpha", "111111111111", "ctx-a", "A" * 32, awsDeployerRoleArn=role)
+    path = _aws(tmp_path, "beta", "111111111111", "ctx-b", "B" * 32, awsDeployerRoleArn=role)
+    _refused(path, "beta", "awsDeployerRoleArn", "alpha")
+
+
+def test_a_deployer_role_of_another_account_is_refused(tmp_path):
+    path = _aws(tmp_path, "beta", "111111111111", "ctx-b", "B" * 32, awsDeployerRoleArn="arn:aws:iam::222222222222:role/deployer")
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:awsDeployerRoleArn: .* is not of this account"):
+        render("beta", path)
+
+
+def test_one_deployer_service_account_for_two_gcp_environments_is_refused(tmp_path):
+    gsa = "deployer@shared-proj.iam.gserviceaccount.com"
+    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="pool-a-proj", gcpDeployerServiceAccount=gsa)
+    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="pool-b-proj", gcpDeployerServiceAccount=gsa)
+    _refused(path, "beta", "gcpDeployerServiceAccount", "alpha")
 
 
 def test_two_pod_identity_stacks_on_one_eks_cluster_are_refused(tmp_path):

@@ -118,6 +118,22 @@ Billed = Callable[[dict[str, Any]], Mapping[str, float]]
 """A declared resource's inputs -> what it bills per month, by the units of its price sheet."""
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """What a Pulumi Kubernetes Operator workspace needs to run a stack of this backend (``make operator``)."""
+
+    identity_key: str
+    """The config key naming the cloud identity the workspace runs as ("" when the backend has none)."""
+    identity: str | None
+    """Its value; None: not configured, and the generator refuses the stack."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """On the workspace's service account: how the cluster hands it that identity (IRSA, Workload Identity)."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Non-secret environment of the workspace (region, address)."""
+    note: str = ""
+    """What the platform must set up beside the manifests, for the README and the generator's output."""
+
+
 def _no_mock(request: MockRequest) -> Mocked | None:
     return None
 
@@ -149,6 +165,9 @@ class Backend:
     """Provider-computed outputs (ARNs, emails) the program reads; None: echo the inputs."""
     stamp_metadata: Callable[[str, Any, Catalog], list[str]] | None = None
     """Optional: write each value's rotation policy as backend metadata (``make rotation-report STAMP=1``)."""
+    workspace: Callable[[Any], Workspace] | None = None
+    """``settings -> Workspace``: how the operator's workspace gets this backend's credentials
+    without a static secret; None: the backend cannot run under ``make operator`` yet."""
     billed: Mapping[str, Billed] = field(default_factory=dict)
     """Resource type -> its monthly billed units (e.g. secret-months), priced by the backend's
     sheet in ``infra/prices.json``; the provider calls ESO's refreshes make are counted by the

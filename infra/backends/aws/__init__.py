@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from infra.backends.aws.settings import AwsSettings
-from infra.backends.base import Backend, Mocked, MockRequest
+from infra.backends.base import Backend, Mocked, MockRequest, Workspace
 from infra.catalog import Catalog
 
 
@@ -120,6 +120,20 @@ def _credentials(settings: AwsSettings) -> str:
     )
 
 
+def _workspace(settings: AwsSettings) -> Workspace:
+    role = settings.deployer_role_arn
+    return Workspace(
+        identity_key="awsDeployerRoleArn",
+        identity=role,
+        annotations={"eks.amazonaws.com/role-arn": role} if role else {},
+        env={"AWS_REGION": settings.region or ""},
+        note=(
+            "IRSA: the role trusts the operator cluster's OIDC provider for exactly the workspace's service account "
+            "(sts.amazonaws.com audience); Pod Identity: associate the role with that service account instead"
+        ),
+    )
+
+
 BACKEND = Backend(
     settings=AwsSettings,
     # terraform-provider-aws ForceNew attributes of every type declare.py can declare.
@@ -148,6 +162,7 @@ BACKEND = Backend(
     credentials=_credentials,
     ci_inputs=("aws-role-arn", "aws-region", "eks-cluster-name"),
     mock=_mock,
+    workspace=_workspace,
     billed={
         "aws:secretsmanager/secret:Secret": lambda i: {"secret-months": 1 + len(i.get("replicas") or [])},
         "aws:kms/key:Key": lambda i: {"kms-key-months": 1},

@@ -112,6 +112,11 @@ class AwsSettings(BackendSettings):
         "<group>=<rotation Lambda ARN> pairs, e.g. [database=arn:aws:lambda:us-east-1:111122223333:function:rotate-db]",
     ) = Field(alias="awsRotationLambdaArns")
     config_rules: Flag = Field(alias="awsConfigRules")
+    deployer_role_arn: text(
+        r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}",
+        "an IAM role ARN of this account, e.g. arn:aws:iam::111122223333:role/aragora-staging-deployer",
+        optional=True,
+    ) = Field(alias="awsDeployerRoleArn")
     kms_admin_arns: text_list(
         r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512}",
         "IAM role or user ARNs of this account, e.g. arn:aws:iam::111122223333:role/platform-admin",
@@ -141,7 +146,12 @@ class AwsSettings(BackendSettings):
             arn = pair.split("=", 1)[1]
             if arn.split(":")[1] != self.partition or arn.split(":")[4] != self.account_id:
                 reject("awsRotationLambdaArns", pair, f"is not a Lambda of this account (allowed: arn:{self.partition}:lambda:<region>:{self.account_id}:function:...)")
-        for key, arns in (("awsKmsAdminArns", self.kms_admin_arns), ("awsSecretWriterArns", self.secret_writer_arns)):
+        deployer = [self.deployer_role_arn] if self.deployer_role_arn else []
+        for key, arns in (
+            ("awsKmsAdminArns", self.kms_admin_arns),
+            ("awsSecretWriterArns", self.secret_writer_arns),
+            ("awsDeployerRoleArn", deployer),
+        ):
             for arn in arns:
                 if not arn.startswith(f"arn:{self.partition}:iam::{self.account_id}:"):
                     reject(key, arn, f"is not of this account (allowed: arn:{self.partition}:iam::{self.account_id}:role/...)")
@@ -172,9 +182,15 @@ class AwsSettings(BackendSettings):
         if isinstance(self.trust, Irsa):
             # The role trusts this provider: another environment on it could assume the role.
             arn = self.trust.oidc_provider_arn
-            return [Claim("awsOidcProviderArn", f"oidc/{arn}", arn, "the OIDC provider of this environment's own cluster")]
-        cluster = f"eks/{self.account_id}/{self.region}/{self.trust.cluster_name}"
-        return [Claim("awsEksClusterName", cluster, self.trust.cluster_name, "this environment's own EKS cluster")]
+            claims = [Claim("awsOidcProviderArn", f"oidc/{arn}", arn, "the OIDC provider of this environment's own cluster")]
+        else:
+            cluster = f"eks/{self.account_id}/{self.region}/{self.trust.cluster_name}"
+            claims = [Claim("awsEksClusterName", cluster, self.trust.cluster_name, "this environment's own EKS cluster")]
+        if self.deployer_role_arn:
+            # The role that deploys one environment holds its admin rights: it deploys no other.
+            role = self.deployer_role_arn
+            claims.append(Claim("awsDeployerRoleArn", f"iam-role/{role}", role, "a deployer role of this environment's own"))
+        return claims
 
     @property
     def eks_cluster_arn(self) -> str:

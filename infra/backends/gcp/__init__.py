@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.backends.base import Backend, Mocked, MockRequest
+from infra.backends.base import Backend, Mocked, MockRequest, Workspace
 from infra.backends.gcp.settings import GcpSettings
 from infra.catalog import Catalog
 from infra.durations import HOURS_PER_MONTH, go_duration_seconds
@@ -85,6 +85,17 @@ def _credentials(settings: GcpSettings) -> str:
     return f"Google credentials for project {settings.project}: GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`"
 
 
+def _workspace(settings: GcpSettings) -> Workspace:
+    gsa = settings.deployer_service_account
+    return Workspace(
+        identity_key="gcpDeployerServiceAccount",
+        identity=gsa,
+        annotations={"iam.gke.io/gcp-service-account": gsa} if gsa else {},
+        env={"GOOGLE_CLOUD_PROJECT": settings.project or ""},
+        note="grant roles/iam.workloadIdentityUser on the service account to the workspace's Kubernetes service account",
+    )
+
+
 BACKEND = Backend(
     settings=GcpSettings,
     # terraform-provider-google ForceNew attributes of every type declare.py can declare.
@@ -106,5 +117,6 @@ BACKEND = Backend(
     credentials=_credentials,
     ci_inputs=("gcp-workload-identity-provider", "gcp-service-account", "gke-cluster-name", "gke-cluster-location", "gke-cluster-project"),
     mock=_mock,
+    workspace=_workspace,
     billed={"gcp:secretmanager/secret:Secret": _billed_secret},
 )

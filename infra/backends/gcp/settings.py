@@ -48,6 +48,11 @@ class GcpSettings(BackendSettings):
     ) = Field(alias="gcpClusterName")
     cluster_project: text(PROJECT_ID, PROJECT_RULE, optional=True) = Field(alias="gcpClusterProject")
     audit_logs: Flag = Field(alias="gcpAuditLogs")
+    deployer_service_account: text(
+        r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com",
+        "a Google service account email, e.g. aragora-deployer@my-project.iam.gserviceaccount.com",
+        optional=True,
+    ) = Field(alias="gcpDeployerServiceAccount")
     rotation_start: text(
         r"20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z",
         "the first rotation time, RFC 3339 in UTC, e.g. 2027-01-04T09:00:00Z",
@@ -75,12 +80,17 @@ class GcpSettings(BackendSettings):
 
     def exclusive(self) -> list[Claim]:
         pool_key = "gcpClusterProject" if self.cluster_project else "gcpProject"
-        return [
+        claims = [
             Claim("gcpProject", f"gcp-secrets/{self.project}", self.project or "", "a project of this environment's own"),
             # One pool per project: every cluster in it presents the same
             # Workload Identity member for external-secrets/external-secrets.
             Claim(pool_key, f"gcp-pool/{self.pool_project}", self.pool_project, "the Workload Identity pool of this environment's own cluster project"),
         ]
+        if self.deployer_service_account:
+            # The account that deploys one environment holds its admin rights: it deploys no other.
+            gsa = self.deployer_service_account
+            claims.append(Claim("gcpDeployerServiceAccount", f"gsa/{gsa}", gsa, "a deployer service account of this environment's own"))
+        return claims
 
     @property
     def pool_project(self) -> str:

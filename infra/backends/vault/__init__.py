@@ -10,7 +10,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from infra.backends.base import Backend
+from infra.backends.base import Backend, Workspace
 from infra.backends.vault.settings import VaultSettings
 from infra.catalog import Catalog
 
@@ -102,6 +102,20 @@ def _credentials(settings: VaultSettings) -> str:
     return f"a Vault token for {settings.address}: VAULT_TOKEN (and VAULT_ADDR to reach the server another way)"
 
 
+def _workspace(settings: VaultSettings) -> Workspace:
+    # The Vault provider reads VAULT_TOKEN or ~/.vault-token: a Vault Agent
+    # sidecar keeps a short-lived token there, so no token is ever stored.
+    return Workspace(
+        identity_key="",
+        identity=None,
+        env={"VAULT_ADDR": settings.address or ""},
+        note=(
+            "a Vault Agent sidecar in the workspace (auto-auth with a Kubernetes auth role bound to the workspace's "
+            "service account, sink ~/.vault-token) gives the provider a short-lived token"
+        ),
+    )
+
+
 BACKEND = Backend(
     settings=VaultSettings,
     # terraform-provider-vault ForceNew attributes; a mount's path is remounted in place.
@@ -128,4 +142,5 @@ BACKEND = Backend(
     credentials=_credentials,
     ci_inputs=("vault-addr", "vault-jwt-role"),
     stamp_metadata=_stamp_metadata,
+    workspace=_workspace,
 )
