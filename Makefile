@@ -1,16 +1,17 @@
 # Two set-up commands, each self-sufficient on a fresh machine with Python 3.11+:
-#   make plan   offline plan of STACK (any Pulumi.<stack>.yaml; default the first by name): resource tree; OUT=dir writes the files
+#   make plan   offline plan of STACK (any Pulumi.<stack>.yaml; default the first of the first deploy wave): resource tree; OUT=dir writes the files
 #   make test   the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STACKS := $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
-STACK  ?= $(firstword $(STACKS))
+# Commands that touch a deployed stack never default to one: STACK= is required.
+NEED_STACK = $(if $(STACK),$(STACK),$(error STACK=<stack> is required (stacks: $(STACKS))))
 
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report operator lock clean help
+.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report check-values operator lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
@@ -20,6 +21,7 @@ help:
 	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
 	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO chart upgrade: CRDs store only v1"
 	@echo "make rotation-report STACK=... [NOW=iso-time]    each value's age against its max age; exit 1 if overdue"
+	@echo "make check-values STACK=...                      every catalog value present in the backend? exit 1 listing the missing"
 	@echo "make operator OUT=dir [REPO=url] [BRANCH=main] [STATE=s3://.. SECRETS_PROVIDER=awskms://..]"
 	@echo "                                                 Pulumi Kubernetes Operator v2 Stack manifests for every stack"
 
@@ -52,7 +54,7 @@ policy/.venv/.installed: policy/requirements.txt
 	@touch $@
 
 plan: $(RUNTIME_STAMP)
-	$(BIN)/python -m stacktools.plan --stack $(STACK) $(if $(OUT),--out $(OUT))
+	$(BIN)/python -m stacktools.plan $(if $(STACK),--stack $(STACK)) $(if $(OUT),--out $(OUT))
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -71,20 +73,24 @@ bench: $(DEV_STAMP)
 
 # Operate a deployed stack (needs kubectl and the stack's kubeContext).
 force-sync: $(RUNTIME_STAMP)
-	$(BIN)/python -m stacktools.ops force-sync --stack $(STACK) $(if $(RESTART),--restart $(RESTART))
+	$(BIN)/python -m stacktools.ops force-sync --stack $(NEED_STACK) $(if $(RESTART),--restart $(RESTART))
 
 verify: $(RUNTIME_STAMP)
-	$(BIN)/python -m stacktools.ops verify --stack $(STACK)
+	$(BIN)/python -m stacktools.ops verify --stack $(NEED_STACK)
 
 # When each value last changed in the backend, its catalog max age, OVERDUE (exit 1).
 # Backend credentials from the environment, as for `pulumi up`; NOW=2027-01-04T00:00:00Z looks ahead.
 rotation-report: $(DEV_STAMP)
-	$(BIN)/python -m stacktools.rotation --stack $(STACK) $(if $(NOW),--now $(NOW)) $(if $(STAMP),--stamp-metadata)
+	$(BIN)/python -m stacktools.rotation --stack $(NEED_STACK) $(if $(NOW),--now $(NOW)) $(if $(STAMP),--stamp-metadata)
+
+# Before the first `up` or after adding a catalog value: exit 1 listing what the backend lacks.
+check-values: $(DEV_STAMP)
+	$(BIN)/python -m stacktools.checkvalues --stack $(NEED_STACK)
 
 # Before an ESO chart bump: refuses while a CRD still stores an API version other than v1.
 # NEW_VALUES=file (helm show values external-secrets --version X) also warns about dropped values.
 preflight: $(RUNTIME_STAMP)
-	$(BIN)/python -m stacktools.preflight --stack $(STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES))
+	$(BIN)/python -m stacktools.preflight --stack $(NEED_STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES))
 
 # Every stack as a Pulumi Kubernetes Operator v2 Stack (README, Running many clusters).
 operator: $(RUNTIME_STAMP)

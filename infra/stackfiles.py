@@ -179,6 +179,9 @@ def environments(directory: Path = ROOT) -> list[str]:
 def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
     """The config the CLI would pass for ``stack``: project defaults, then the stack file."""
     path = config_file or stack_file(stack)
+    if config_file is None and not path.exists() and not path.is_symlink():
+        # The usual slip is a misspelt name: say which stacks there are.
+        raise ConfigError(f"{PROJECT}: stack {quote(stack)}: no {path.name} (allowed: {', '.join(environments(path.parent)) or 'none yet'})")
     doc = _read_yaml(path, "--config-file" if config_file else f"stack {stack}")
     if doc is None:
         doc = {}

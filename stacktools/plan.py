@@ -32,7 +32,7 @@ import yaml
 from infra.backends import REGISTRY
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import stack_config, stack_of
-from stacktools import cost, graph, plandiff
+from stacktools import cost, graph, matrix, plandiff
 from stacktools.recorder import Plan, render
 
 # --- output -------------------------------------------------------------------------
@@ -126,7 +126,9 @@ def write(plan: Plan, out: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacktools.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", help="stack name (the environment); default: from a --config-file named Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--stack", help="stack name; default: from a --config-file named Pulumi.<stack>.yaml, else the first of the first deploy wave"
+    )
     parser.add_argument("--config-file", type=Path, help="read the stack config from FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument(
         "--out", type=Path, help="write resources.json, outputs.json, cost.json, manifests/, policies/, graph.dot to DIR"
@@ -135,8 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext and exit (CI)")
     args = parser.parse_args(argv)
     args.stack = args.stack or (stack_of(args.config_file) if args.config_file else None)
-    if not args.stack:
+    if not args.stack and args.config_file:
         parser.error("--stack is required unless --config-file is named Pulumi.<stack>.yaml")
+    if not args.stack:
+        # The first stack CI deploys (lowest deployWave): never production by accident of the alphabet.
+        try:
+            args.stack = matrix.stacks()[0].environment
+        except (ConfigError, IndexError) as err:
+            print(f"error: --stack: no stack to default to ({err or 'no Pulumi.<stack>.yaml'})", file=sys.stderr)
+            return 2
     if args.print_kube_context:
         try:
             print(stack_config(args.stack, args.config_file)[f"{PROJECT}:kubeContext"])

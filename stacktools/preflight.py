@@ -77,6 +77,17 @@ def _lookup(values: dict[str, Any], path: str) -> Any:
     return values
 
 
+def _new_values(path: Path) -> dict:
+    """The new chart's values file, or one ConfigError line saying why it cannot be used."""
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        raise ConfigError(f"--new-values: cannot read {str(path)!r} ({type(err).__name__}; allowed: the output of `helm show values`)") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"--new-values: {str(path)!r} is not a mapping (allowed: the output of `helm show values`)")
+    return values
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacktools.preflight", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True)
@@ -85,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = from_stack_file(args.stack, args.config_file)
+        new_values = _new_values(args.new_values) if args.new_values else None
         kubectl = _kubectl(cfg.common.kube_context)
     except (ConfigError, OpsError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -93,13 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     if result.returncode != 0:
         print(f"error: kubectl get crd failed: {result.stderr.strip()}", file=sys.stderr)
         return 2
-    old = stored_old_versions(json.loads(result.stdout or "{}"))
-    if args.new_values:
+    try:
+        old = stored_old_versions(json.loads(result.stdout or "{}"))
+    except (ValueError, AttributeError, TypeError):
+        print("error: kubectl get crd: the answer is not a CRD list", file=sys.stderr)
+        return 2
+    if new_values is not None:
         from components.eso import helm_values
         from infra.stack import eso_args
 
         ours = helm_values(eso_args(cfg.common))
-        for path in removed_values(ours, yaml.safe_load(args.new_values.read_text()) or {}):
+        for path in removed_values(ours, new_values):
             print(f"warning: this stack sets `{path}`, which the new chart does not declare: it would be ignored")
     if old:
         for crd, versions in sorted(old.items()):

@@ -28,6 +28,7 @@ from infra import catalog
 from infra.backends import REGISTRY, backend_of
 from infra.config import StackConfig, from_stack_file
 from infra.fields import ConfigError
+from stacktools.cli import backend_failure, utc_time
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacktools.rotation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True)
     parser.add_argument("--config-file", type=Path)
-    parser.add_argument("--now", help="evaluate at this time (ISO 8601, UTC), default: now")
+    parser.add_argument("--now", type=utc_time, help="evaluate at this time (ISO 8601, UTC), default: now")
     parser.add_argument("--stamp-metadata", action="store_true", help="first write each value's rotation policy as backend metadata (backends that keep it)")
     args = parser.parse_args(argv)
-    now = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else dt.datetime.now(dt.UTC)
+    now = args.now or dt.datetime.now(dt.UTC)
     try:
         cfg = from_stack_file(args.stack, args.config_file)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
         if args.stamp_metadata:
             stamp = backend_of(cfg.backend).stamp_metadata
             if stamp is None:
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - a backend that cannot be read: one line, exit 2
-        print(f"error: cannot read the {args.stack} backend: {type(err).__name__}: {err}", file=sys.stderr)
+        print(backend_failure(cfg, err), file=sys.stderr)
         return 2
     print(render_rows(rows, now))
     bad = [r for r in rows if r.status(now) != "OK"]

@@ -105,7 +105,11 @@ def test_missing_context_names_the_config_key_and_exit_2(tmp_path, stack):
     assert not [c for c in calls if "annotate" in c]
 
 
-def test_makefile_targets_call_the_ops_module():
-    makefile = (ROOT / "Makefile").read_text()
-    assert "python -m stacktools.ops force-sync --stack $(STACK)" in makefile
-    assert "python -m stacktools.ops verify --stack $(STACK)" in makefile
+@pytest.mark.parametrize("target", ["force-sync", "verify"])
+def test_makefile_targets_call_the_ops_module_for_the_named_stack_only(target):
+    stack = STACKS[-1]
+    dry = subprocess.run(["make", "-n", target, f"STACK={stack}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert f"-m stacktools.ops {target} --stack {stack}" in dry.stdout, dry.stdout + dry.stderr
+    # A command that touches a cluster never picks a stack by itself.
+    unnamed = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert unnamed.returncode != 0 and "STACK=<stack> is required" in unnamed.stderr

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from infra import stackfiles
-from stacktools import recorder
-from tests.support import ROOT, STACKS, render
+from stacktools import matrix, recorder
+from tests.support import ROOT, STACKS, configured, render
 
 
 def _run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -179,3 +179,19 @@ def test_a_successful_plan_prints_no_traceback(tmp_path):
         result = _run("-m", "stacktools.plan", "--stack", STACKS[0], "--out", str(tmp_path / str(i)))
         assert result.returncode == 0
         assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+
+
+def test_without_a_stack_the_plan_renders_the_first_stack_ci_deploys_not_the_first_by_name():
+    first = matrix.stacks()[0].environment
+    waves = {s: int(configured(s, "deployWave")) for s in STACKS}
+    assert waves[first] == min(waves.values())
+    result = subprocess.run([sys.executable, "-m", "stacktools.plan"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"Previewing update ({first}) — offline, provider calls mocked"
+
+
+def test_an_unknown_stack_is_one_line_listing_the_stacks_that_exist():
+    result = subprocess.run([sys.executable, "-m", "stacktools.plan", "--stack", "prodution"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "'prodution'" in line and f"(allowed: {', '.join(STACKS)})" in line

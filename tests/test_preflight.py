@@ -68,5 +68,9 @@ def test_values_the_new_chart_no_longer_has_are_warned_about(tmp_path):
     assert warned == ["processPushSecret", "webhook.networkPolicy", "webhook.networkPolicy.egress", "webhook.networkPolicy.enabled", "webhook.networkPolicy.ingress"]
 
 
-def test_makefile_runs_the_preflight_in_the_stacks_context():
-    assert "python -m stacktools.preflight --stack $(STACK)" in (ROOT / "Makefile").read_text()
+def test_makefile_runs_the_preflight_for_the_named_stack_and_never_defaults_to_one():
+    stack = STACKS[-1]
+    dry = subprocess.run(["make", "-n", "preflight", f"STACK={stack}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert f"-m stacktools.preflight --stack {stack}" in dry.stdout, dry.stdout + dry.stderr
+    unnamed = subprocess.run(["make", "-n", "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert unnamed.returncode != 0 and "STACK=<stack> is required" in unnamed.stderr
