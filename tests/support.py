@@ -7,6 +7,8 @@ files the project (and each example directory) holds.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,10 @@ def settings(model, **values: Any):
     declared = stackfiles.declared_config()
     raw = {k: stackfiles.encode_value(declared[k].get("default")) for k in model.config_keys() if "default" in declared[k]}
     return model.parse({**raw, **{k: stackfiles.encode_value(v) for k, v in values.items()}})
+
+
+def make_dry_run(*args: str) -> subprocess.CompletedProcess:
+    """``make -n <args>`` in the project: what a target would run, without running it."""
+    make = shutil.which("make")
+    assert make, "make is missing"
+    return subprocess.run([make, "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra import catalog
-from tests.support import ROOT, STACKS, render
+from tests.support import ROOT, STACKS, make_dry_run, render
 
 FAKE_KUBECTL = r"""#!/bin/bash
 echo "$*" >> "$KUBECTL_LOG"
@@ -108,8 +108,8 @@ def test_missing_context_names_the_config_key_and_exit_2(tmp_path, stack):
 @pytest.mark.parametrize("target", ["force-sync", "verify"])
 def test_makefile_targets_call_the_ops_module_for_the_named_stack_only(target):
     stack = STACKS[-1]
-    dry = subprocess.run(["make", "-n", target, f"STACK={stack}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    dry = make_dry_run(target, f"STACK={stack}")
     assert f"-m stacktools.ops {target} --stack {stack}" in dry.stdout, dry.stdout + dry.stderr
     # A command that touches a cluster never picks a stack by itself.
-    unnamed = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    unnamed = make_dry_run(target)
     assert unnamed.returncode != 0 and "STACK=<stack> is required" in unnamed.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import ROOT, STACKS, render
+from tests.support import ROOT, STACKS, make_dry_run, render
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STACK = STACKS[0]
@@ -70,7 +70,7 @@ def test_values_the_new_chart_no_longer_has_are_warned_about(tmp_path):
 
 def test_makefile_runs_the_preflight_for_the_named_stack_and_never_defaults_to_one():
     stack = STACKS[-1]
-    dry = subprocess.run(["make", "-n", "preflight", f"STACK={stack}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    dry = make_dry_run("preflight", f"STACK={stack}")
     assert f"-m stacktools.preflight --stack {stack}" in dry.stdout, dry.stdout + dry.stderr
-    unnamed = subprocess.run(["make", "-n", "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    unnamed = make_dry_run("preflight")
     assert unnamed.returncode != 0 and "STACK=<stack> is required" in unnamed.stderr
