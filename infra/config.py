@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from components.service_account import ServiceAccount
 from infra import separation, stackfiles
 from infra.backends import REGISTRY, BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
@@ -38,6 +39,7 @@ from infra.fields import (
     integer,
     quote,
     quote_key,
+    reject,
     text,
     text_list,
 )
@@ -65,6 +67,18 @@ class ReloaderMode(StrEnum):
     """Install stakater Reloader into the app namespace."""
     EXTERNAL = "external"
     """A Reloader already runs in the cluster: only annotate the Secrets."""
+
+
+class EsoInstall(StrEnum):
+    """Who installs External Secrets Operator in the cluster."""
+
+    MANAGED = "managed"
+    """This stack: the hardened Helm release, its namespace and CRDs."""
+    EXTERNAL = "external"
+    """The platform (EKS add-on, Blueprints, Argo CD): the stack binds the identity to its service account."""
+
+
+ESO_DEFAULT_SERVICE_ACCOUNT = "external-secrets/external-secrets"
 
 
 class DriftCheck(StrEnum):
@@ -97,6 +111,11 @@ class CommonSettings(Settings):
         "an exact chart version X.Y.Z, 2.x or newer, no ranges (0.x serves only the dead v1beta1 API), e.g. 2.9.0",
     ) = Field(alias="esoChartVersion")
     eso_replicas: integer(1, 5) = Field(alias="esoReplicas")
+    eso_install: choice(EsoInstall) = Field(alias="esoInstall")
+    eso_service_account: text(
+        r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?",
+        "<namespace>/<name> of the installed ESO controller's service account, e.g. external-secrets/external-secrets",
+    ) = Field(alias="esoServiceAccount")
     eso_monitoring_namespace: text(
         r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?", "a namespace name (DNS label), e.g. monitoring"
     ) = Field(alias="esoMonitoringNamespace")
@@ -111,6 +130,22 @@ class CommonSettings(Settings):
     grafana_dashboard: Flag = Field(alias="grafanaDashboard")
     drift_check: choice(DriftCheck) = Field(alias="driftCheck")
     deploy_wave: integer(1, 9, "CI deploys lower waves first") = Field(alias="deployWave")
+
+    @model_validator(mode="after")
+    def _eso_owner(self) -> CommonSettings:
+        if self.eso_install is EsoInstall.MANAGED and self.eso_service_account != ESO_DEFAULT_SERVICE_ACCOUNT:
+            reject(
+                "esoServiceAccount",
+                self.eso_service_account,
+                f"is set with esoInstall managed (allowed: {ESO_DEFAULT_SERVICE_ACCOUNT}, the chart's own; or esoInstall external)",
+            )
+        return self
+
+    @property
+    def eso_account(self) -> ServiceAccount:
+        """The ESO controller's service account: the chart's, or the installed one's."""
+        namespace, name = self.eso_service_account.split("/", 1)
+        return ServiceAccount(namespace, name)
 
 
 @dataclass(frozen=True)

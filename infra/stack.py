@@ -18,8 +18,8 @@ import pulumi_kubernetes as k8s
 
 from components import reloader
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from components.eso import NAMESPACE as ESO_NAMESPACE
 from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.existing_eso import ExistingExternalSecretsOperator, ExistingExternalSecretsOperatorArgs
 from components.external_secrets import (
     AppExternalSecrets,
     AppExternalSecretsArgs,
@@ -31,7 +31,7 @@ from components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from infra import catalog
 from infra.backends import backend_of
 from infra.backends.base import Declared
-from infra.config import CommonSettings, ReloaderMode, StackConfig
+from infra.config import CommonSettings, EsoInstall, ReloaderMode, StackConfig
 from infra.durations import go_duration_seconds, prometheus_duration
 
 
@@ -94,9 +94,22 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     )
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
-    declared = backend_of(cfg.backend).declare(cfg.environment, cfg.backend, secrets, k8s_provider)
+    declared = backend_of(cfg.backend).declare(cfg.environment, cfg.backend, secrets, k8s_provider, common.eso_account)
 
-    eso = ExternalSecretsOperator("eso", eso_args(common, declared), opts=k8s_opts)
+    if common.eso_install is EsoInstall.MANAGED:
+        eso = ExternalSecretsOperator("eso", eso_args(common, declared), opts=k8s_opts)
+        # CRDs and webhook first: the store and ExternalSecrets fail validation without them.
+        eso_ready: list[pulumi.Resource] = [eso.release]
+    else:
+        eso = ExistingExternalSecretsOperator(
+            "eso-existing",
+            ExistingExternalSecretsOperatorArgs(
+                service_account=common.eso_account, annotations=declared.service_account_annotations
+            ),
+            opts=k8s_opts,
+        )
+        # The identity on the service account first, or the store's first check is refused.
+        eso_ready = list(eso.patches)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("backend", cfg.backend.name)
@@ -111,8 +124,8 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             namespaces=[app.namespace],
             await_ready=common.await_sync,
             labels=app.labels,
-            # CRDs and webhook first, then every grant, or the store fails validation.
-            depends_on=[eso.release, *declared.grants],
+            # ESO ready, then every grant, or the store fails validation.
+            depends_on=[*eso_ready, *declared.grants],
         ),
         opts=k8s_opts,
     )
@@ -125,7 +138,7 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             refresh_interval=common.refresh_interval,
             secrets=specs,
             labels=app.labels,
-            depends_on=[eso.release],
+            depends_on=eso_ready,
         ),
         opts=k8s_opts,
     )
@@ -135,7 +148,7 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             SyncAlertsArgs(
                 rule_name=f"{app.target_secret}-sync",
                 alert_prefix=app.title,
-                namespace=ESO_NAMESPACE,
+                namespace=common.eso_account.namespace,
                 app_namespace=app.namespace,
                 required_secrets=[secrets.target_secret(s) for s in secrets.by_sync_class if s.must_sync],
                 optional_secrets=[secrets.target_secret(s) for s in secrets.by_sync_class if not s.must_sync],
@@ -145,7 +158,7 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
                 runbook_url=common.alert_runbook_url,
                 labels=dict(label.split("=", 1) for label in common.alert_labels),
                 rule_labels=app.labels,
-                depends_on=[eso.release],
+                depends_on=eso_ready,
             ),
             opts=k8s_opts,
         )

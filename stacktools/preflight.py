@@ -1,4 +1,4 @@
-"""Before an ESO chart upgrade: is the cluster safe to move?
+"""Before an ESO chart upgrade, or before adopting an installed ESO: is the cluster ready for this stack?
 
     python -m stacktools.preflight --stack <stack> [--new-values FILE]
 
@@ -11,6 +11,13 @@ stored, printing the migration steps. With ``--new-values`` (the new chart's
 ``helm show values external-secrets --version X``) it also warns about every
 value this stack sets that the new chart no longer has.
 
+With ``esoInstall: external`` it also checks the ESO the platform installed:
+that it serves ``external-secrets.io/v1`` ClusterSecretStore and
+ExternalSecret (the kinds this stack declares), that its controller's version
+is in the supported range (the major version of ``esoChartVersion``, the one
+the stack is tested against, from X.0.0 on), and that the configured service
+account exists.
+
 Exit status: 0 safe, 1 refused (a stored version other than v1), 2 a
 prerequisite is missing (kubectl, the context) or the config is invalid.
 """
@@ -19,13 +26,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.config import from_stack_file
+from infra.config import EsoInstall, from_stack_file
 from infra.fields import ConfigError
 from stacktools.ops import OpsError, _kubectl, _run
 
@@ -77,6 +85,54 @@ def _lookup(values: dict[str, Any], path: str) -> Any:
     return values
 
 
+KINDS = ("clustersecretstores", "externalsecrets")
+
+
+def _semver(text: str) -> tuple[int, int, int] | None:
+    match = re.fullmatch(r"v?([0-9]+)\.([0-9]+)\.([0-9]+)(?:[-+].*)?", text.strip())
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def installed_version(deployments: dict[str, Any]) -> str | None:
+    """The ESO controller's version from ``kubectl get deploy -o json``: its version label, else its image tag."""
+    for item in deployments.get("items", []):
+        labels = item.get("metadata", {}).get("labels", {}) or {}
+        if labels.get("app.kubernetes.io/version"):
+            return str(labels["app.kubernetes.io/version"])
+        for container in item.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            image = str(container.get("image", ""))
+            if ":" in image.rsplit("/", 1)[-1]:
+                return image.rsplit(":", 1)[1]
+    return None
+
+
+def external_problems(served: dict[str, Any], deployments: dict[str, Any], account_found: bool, chart_version: str, account: str) -> list[str]:
+    """Why an installed ESO cannot serve this stack (empty: it can)."""
+    problems = []
+    names = {r.get("name") for r in served.get("resources", []) if isinstance(r, dict)}
+    for kind in KINDS:
+        if kind not in names:
+            problems.append(f"the cluster does not serve {GROUP}/v1 {kind} (an ESO older than 0.16, or its CRDs missing)")
+    major = int(chart_version.split(".")[0])
+    version = installed_version(deployments)
+    parsed = _semver(version) if version else None
+    if version is None:
+        problems.append(f"no ESO controller deployment found in the namespace of {account}")
+    elif parsed is None or parsed[0] != major:
+        problems.append(f"ESO {version} is installed (supported: {major}.x, the major of esoChartVersion {chart_version})")
+    if not account_found:
+        problems.append(f"service account {account} not found (esoServiceAccount)")
+    return problems
+
+
+def _json(result) -> dict[str, Any]:
+    try:
+        value = json.loads(result.stdout or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _new_values(path: Path) -> dict:
     """The new chart's values file, or one ConfigError line saying why it cannot be used."""
     try:
@@ -105,6 +161,23 @@ def main(argv: list[str] | None = None) -> int:
     if result.returncode != 0:
         print(f"error: kubectl get crd failed: {result.stderr.strip()}", file=sys.stderr)
         return 2
+    if cfg.common.eso_install is EsoInstall.EXTERNAL:
+        account = cfg.common.eso_account
+        served = _run([*kubectl, "get", "--raw", f"/apis/{GROUP}/v1"])
+        deployments = _run([*kubectl, "-n", account.namespace, "get", "deploy", "-l", "app.kubernetes.io/name=external-secrets", "-o", "json"])
+        found = _run([*kubectl, "-n", account.namespace, "get", "serviceaccount", account.name, "-o", "name"])
+        problems = external_problems(
+            _json(served) if served.returncode == 0 else {},
+            _json(deployments) if deployments.returncode == 0 else {},
+            found.returncode == 0,
+            cfg.common.eso_chart_version,
+            f"{account.namespace}/{account.name}",
+        )
+        for problem in problems:
+            print(f"refused: {problem}")
+        if problems:
+            return 1
+        print(f"ok: the installed ESO serves {GROUP}/v1 and runs a supported version")
     try:
         old = stored_old_versions(json.loads(result.stdout or "{}"))
     except (ValueError, AttributeError, TypeError):

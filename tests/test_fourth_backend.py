@@ -66,7 +66,7 @@ FILES = {
         from infra.backends.base import Declared, RemoteRef
 
 
-        def declare(environment, settings, secrets, k8s_provider):
+        def declare(environment, settings, secrets, k8s_provider, eso):
             provider = pulumi.ProviderResource("keystore", "keystore", {"endpoint": settings.endpoint})
             boxes = Boxes("keystore", BoxesArgs(names=[secrets.app.per_value_id(environment, e) for e in secrets]), opts=pulumi.ResourceOptions(provider=provider))
             return Declared(

@@ -7,11 +7,13 @@ upgrade). The new chart's values are compared with what the stack sets.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support import ROOT, STACKS, make_dry_run, render
@@ -74,3 +76,71 @@ def test_makefile_runs_the_preflight_for_the_named_stack_and_never_defaults_to_o
     assert f"-m stacktools.preflight --stack {stack}" in dry.stdout, dry.stdout + dry.stderr
     unnamed = make_dry_run("preflight")
     assert unnamed.returncode != 0 and "STACK=<stack> is required" in unnamed.stderr
+
+
+# --- an ESO the platform installed (esoInstall: external) ----------------------------------------
+
+ACCOUNT = ("eso-addon", "eso-controller")
+
+
+def _external(tmp_path: Path, *, resources=("clustersecretstores", "externalsecrets"), version="v2.9.0", account=True, label=True):
+    """preflight of a stack adopting an installed ESO, against a fake kubectl answering as that cluster would."""
+    base = yaml.safe_load((ROOT / f"Pulumi.{STACK}.yaml").read_text())
+    base["config"] |= {"aragora-secrets:esoInstall": "external", "aragora-secrets:esoServiceAccount": "/".join(ACCOUNT)}
+    stack_file = tmp_path / f"Pulumi.{STACK}.yaml"
+    stack_file.write_text(yaml.safe_dump(base))
+    context = base["config"]["aragora-secrets:kubeContext"]
+    ns, name = ACCOUNT
+    meta = {"labels": {"app.kubernetes.io/version": version}} if label else {}
+    deploy = {"items": [{"metadata": meta, "spec": {"template": {"spec": {"containers": [{"image": f"ghcr.io/external-secrets/external-secrets:{version}"}]}}}}]}
+    answers = {
+        ("config", "get-contexts", "-o", "name"): (context, 0),
+        ("--context", context, "get", "crd", "-o", "json"): ((FIXTURES / "crds-v1-only.json").read_text(), 0),
+        ("--context", context, "get", "--raw", "/apis/external-secrets.io/v1"): (json.dumps({"resources": [{"name": r} for r in resources]}), 0),
+        ("--context", context, "-n", ns, "get", "deploy", "-l", "app.kubernetes.io/name=external-secrets", "-o", "json"): (json.dumps(deploy), 0),
+        ("--context", context, "-n", ns, "get", "serviceaccount", name, "-o", "name"): (f"serviceaccount/{name}", 0 if account else 1),
+    }
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "answers.json").write_text(json.dumps([[list(k), v] for k, v in answers.items()]))
+    fake = bin_dir / "kubectl"
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"answers = {{tuple(k): v for k, v in json.load(open({str(bin_dir / 'answers.json')!r}))}}\n"
+        "out, code = answers.get(tuple(sys.argv[1:]), ('', 3))\nprint(out)\nsys.exit(code)\n"
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": str(bin_dir)}
+    args = [sys.executable, "-m", "stacktools.preflight", "--stack", STACK, "--config-file", str(stack_file)]
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_an_installed_eso_serving_v1_at_a_supported_version_passes(tmp_path):
+    result = _external(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok: the installed ESO serves external-secrets.io/v1 and runs a supported version" in result.stdout
+
+
+def test_the_version_is_read_from_the_image_when_the_label_is_missing(tmp_path):
+    result = _external(tmp_path, version="v2.3.1", label=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("version", ["v0.15.0", "v1.4.0", "v3.0.0", "latest"])
+def test_an_installed_eso_of_another_major_version_is_refused(tmp_path, version):
+    result = _external(tmp_path, version=version)
+    chart = render(STACK).setting("esoChartVersion")
+    assert result.returncode == 1
+    assert f"refused: ESO {version} is installed (supported: {chart.split('.')[0]}.x" in result.stdout
+
+
+def test_an_installed_eso_not_serving_the_kinds_this_stack_declares_is_refused(tmp_path):
+    result = _external(tmp_path, resources=("clustersecretstores",))
+    assert result.returncode == 1
+    assert "refused: the cluster does not serve external-secrets.io/v1 externalsecrets" in result.stdout
+
+
+def test_a_missing_service_account_is_refused_naming_the_key(tmp_path):
+    result = _external(tmp_path, account=False)
+    assert result.returncode == 1
+    assert f"refused: service account {'/'.join(ACCOUNT)} not found (esoServiceAccount)" in result.stdout

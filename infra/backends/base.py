@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from components.service_account import ServiceAccount
 from infra.catalog import Catalog, SecretEntry
 from infra.fields import BackendSettings
 
@@ -178,8 +179,8 @@ class Backend:
         return self.settings.name
 
     def declare(
-        self, environment: str, settings: BackendSettings, secrets: Catalog, k8s_provider: k8s.Provider
+        self, environment: str, settings: BackendSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
     ) -> Declared:
-        """Declare the backend's cloud side; only now is its provider SDK imported."""
+        """Declare the backend's cloud side for ESO's service account ``eso``; only now is its provider SDK imported."""
         module = importlib.import_module(f"{type(self).__module__.rsplit('.', 1)[0]}.{self.name}.declare")
-        return module.declare(environment, settings, secrets, k8s_provider)
+        return module.declare(environment, settings, secrets, k8s_provider, eso)

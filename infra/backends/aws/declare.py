@@ -37,7 +37,9 @@ def tags(app: App, environment: str) -> dict[str, str]:
     return {"app": app.name, "environment": environment, "managed-by": "pulumi", "pulumi-project": PROJECT}
 
 
-def declare(environment: str, settings: AwsSettings, secrets: Catalog, k8s_provider: k8s.Provider) -> Declared:
+def declare(
+    environment: str, settings: AwsSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
+) -> Declared:
     unknown = set(settings.rotation_lambdas) - set(secrets.by_group)
     if unknown:  # before anything is declared
         reject("awsRotationLambdaArns", sorted(unknown), f"names no catalog group (allowed: {', '.join(secrets.by_group)})")
@@ -82,7 +84,7 @@ def declare(environment: str, settings: AwsSettings, secrets: Catalog, k8s_provi
             subject=app.subject(environment),
             secret_name_prefix=prefix,
             kms_key_arn=stored.kms_key_arn,
-            eso=ESO_SERVICE_ACCOUNT,
+            eso=eso,
             oidc_provider_arn=trust.oidc_provider_arn if isinstance(trust, Irsa) else None,
             pod_identity_cluster=trust.cluster_name if isinstance(trust, PodIdentity) else None,
             tags=stack_tags,
@@ -127,7 +129,7 @@ def declare(environment: str, settings: AwsSettings, secrets: Catalog, k8s_provi
         outputs["awsSecretsManagerEndpointIds"] = isolation.secretsmanager_endpoint_ids
     return Declared(
         store_name=settings.store_name,
-        store_provider=store_provider(settings),
+        store_provider=store_provider(settings, eso),
         remote_ref=lambda e: RemoteRef(app.grouped_path(environment, e.group), e.key),
         service_account_annotations=identity.service_account_annotations,
         grants=tuple(identity.grants),

@@ -26,7 +26,9 @@ def store_provider(settings: GcpSettings, eso: ServiceAccount = ESO_SERVICE_ACCO
     return {"gcpsm": {"projectID": settings.project, "auth": {"workloadIdentity": workload_identity}}}
 
 
-def declare(environment: str, settings: GcpSettings, secrets: Catalog, k8s_provider: k8s.Provider) -> Declared:
+def declare(
+    environment: str, settings: GcpSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
+) -> Declared:
     assert settings.project
     app = secrets.app
     provider = gcp.Provider("gcp", project=settings.project)
@@ -55,7 +57,7 @@ def declare(environment: str, settings: GcpSettings, secrets: Catalog, k8s_provi
             project=settings.project,
             pool_project=settings.pool_project,
             secret_ids=stored.secret_ids,
-            eso=ESO_SERVICE_ACCOUNT,
+            eso=eso,
             gsa_account_id=None if direct else f"eso-{environment}",
             gsa_display_name=f"External Secrets Operator ({environment})",
             gsa_description=f"Reads {app.subject(environment)} secrets, one binding per secret",
@@ -68,7 +70,7 @@ def declare(environment: str, settings: GcpSettings, secrets: Catalog, k8s_provi
         outputs["gcpServiceAccountEmail"] = identity.gsa_email
     return Declared(
         store_name=settings.store_name,
-        store_provider=store_provider(settings),
+        store_provider=store_provider(settings, eso),
         remote_ref=lambda e: RemoteRef(app.per_value_id(environment, e)),
         service_account_annotations=identity.service_account_annotations,
         grants=tuple(identity.grants),

@@ -45,7 +45,9 @@ def store_provider(app: App, environment: str, settings: VaultSettings, eso: Ser
     return {"vault": block}
 
 
-def declare(environment: str, settings: VaultSettings, secrets: Catalog, k8s_provider: k8s.Provider) -> Declared:
+def declare(
+    environment: str, settings: VaultSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
+) -> Declared:
     app = secrets.app
     # No token argument: the provider reads VAULT_TOKEN from the environment,
     # so no credential is ever in config, state inputs or git.
@@ -66,7 +68,7 @@ def declare(environment: str, settings: VaultSettings, secrets: Catalog, k8s_pro
             kubernetes_issuer=settings.kubernetes_issuer,
             reviewed_with_eso_token=settings.token_reviewer is VaultTokenReviewer.ESO,
             secret_paths=[app.grouped_path(environment, g) for g in secrets.by_group],
-            eso=ESO_SERVICE_ACCOUNT,
+            eso=eso,
             audience=settings.audience,
             token_ttl_seconds=settings.token_ttl_seconds,
             token_bound_cidrs=settings.token_bound_cidrs,
@@ -85,7 +87,7 @@ def declare(environment: str, settings: VaultSettings, secrets: Catalog, k8s_pro
     )
     return Declared(
         store_name=settings.store_name,
-        store_provider=store_provider(app, environment, settings),
+        store_provider=store_provider(app, environment, settings, eso),
         remote_ref=lambda e: RemoteRef(app.grouped_path(environment, e.group), e.key),
         # Kubernetes auth needs no annotation: ESO presents a projected token.
         grants=tuple(access.grants),
