@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import eso_values
 from components.service_account import ServiceAccount
 
 CHART = "external-secrets"
@@ -85,17 +87,27 @@ class ExternalSecretsOperatorArgs:
     """E.g. ``eks.amazonaws.com/role-arn`` (IRSA) or ``iam.gke.io/gcp-service-account``."""
     backend_ports: tuple[int, ...] = (443,)
     """TCP ports of the secret backend's API, the controller's only egress besides DNS and the API server."""
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """The platform's chart values (scheduling, resources, registry mirror, ...), merged over this
+    project's; only the paths ``eso_values.ALLOWED`` lists, never one that undoes a hardening."""
+
+    def __post_init__(self) -> None:
+        refused = eso_values.problems(self.values)
+        if refused:
+            path, why = refused[0]
+            raise ValueError(f"ExternalSecretsOperatorArgs.values: {path} {why}")
 
 
 def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
-    """The chart values; a pure function so tests and the plan can read them."""
+    """The chart values (the project's, then the caller's allowed ones); a pure function so tests and the plan can read them."""
+    webhook_port = (args.values.get("webhook") or {}).get("port", WEBHOOK_PORT)
     highly_available = args.replicas > 1
     pdb = {"enabled": highly_available, "minAvailable": 1}
     scrape = {
         "ports": _tcp(METRICS_PORT),
         "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}}}],
     }
-    return {
+    ours = {
         **RECONCILERS,
         # failIfMissing: a cluster without the Prometheus Operator fails the up
         # instead of silently running unmonitored.
@@ -123,13 +135,15 @@ def helm_values(args: ExternalSecretsOperatorArgs) -> dict:
             "replicaCount": args.replicas,
             "podDisruptionBudget": pdb,
             "resources": _RESOURCES,
-            "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT, WEBHOOK_PORT)}], ()),
+            # The API server calls the webhook on its port, whichever the platform chose.
+            "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT, webhook_port)}], ()),
         },
         "certController": {
             "resources": _RESOURCES,
             "networkPolicy": network_policy([scrape, {"ports": _tcp(HEALTH_PORT)}], ()),
         },
     }
+    return eso_values.merge(ours, args.values)
 
 
 class ExternalSecretsOperator(pulumi.ComponentResource):

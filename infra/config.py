@@ -14,16 +14,18 @@ The environment is the stack name: any ``Pulumi.<name>.yaml`` is an environment.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from components import eso_values
 from components.service_account import ServiceAccount
 from infra import separation, stackfiles
 from infra.backends import REGISTRY, BackendName
@@ -69,6 +71,22 @@ class ReloaderMode(StrEnum):
     """A Reloader already runs in the cluster: only annotate the Secrets."""
 
 
+def chart_values() -> Any:
+    """A map of Helm chart values (the CLI passes a YAML map as JSON); which paths are allowed is checked after."""
+
+    def check(value: Any) -> dict:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError("is not a map of chart values (allowed: a YAML map, e.g. {nodeSelector: {pool: system}})") from None
+        if not isinstance(value, dict):
+            raise ValueError("is not a map of chart values (allowed: a YAML map, e.g. {nodeSelector: {pool: system}})")
+        return value
+
+    return Annotated[dict, BeforeValidator(check)]
+
+
 class EsoInstall(StrEnum):
     """Who installs External Secrets Operator in the cluster."""
 
@@ -112,6 +130,7 @@ class CommonSettings(Settings):
     ) = Field(alias="esoChartVersion")
     eso_replicas: integer(1, 5) = Field(alias="esoReplicas")
     eso_install: choice(EsoInstall) = Field(alias="esoInstall")
+    eso_values: chart_values() = Field(alias="esoValues")
     eso_service_account: text(
         r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?",
         "<namespace>/<name> of the installed ESO controller's service account, e.g. external-secrets/external-secrets",
@@ -139,6 +158,14 @@ class CommonSettings(Settings):
                 self.eso_service_account,
                 f"is set with esoInstall managed (allowed: {ESO_DEFAULT_SERVICE_ACCOUNT}, the chart's own; or esoInstall external)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _eso_values_allowed(self) -> CommonSettings:
+        if self.eso_values and self.eso_install is EsoInstall.EXTERNAL:
+            reject("esoValues", "...", "is set with esoInstall external (allowed: {}; the platform configures its own ESO)")
+        for path, why in eso_values.problems(self.eso_values)[:1]:
+            reject("esoValues", path, why)
         return self
 
     @property

@@ -64,6 +64,7 @@ def eso_args(common: CommonSettings, declared: Declared | None = None) -> Extern
         monitoring_namespace=common.eso_monitoring_namespace,
         service_monitor=common.prometheus_operator,
         grafana_dashboard=common.grafana_dashboard,
+        values=common.eso_values,
         **(
             {"service_account_annotations": declared.service_account_annotations, "backend_ports": declared.egress_ports}
             if declared

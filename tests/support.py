@@ -6,11 +6,14 @@ files the project (and each example directory) holds.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from infra import stackfiles
@@ -96,3 +99,15 @@ def make_dry_run(*args: str) -> subprocess.CompletedProcess:
     make = shutil.which("make")
     assert make, "make is missing"
     return subprocess.run([make, "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def run_main(main, argv: list[str]) -> SimpleNamespace:
+    """A command's ``main(argv)`` in this process, as a subprocess result (returncode, stdout, stderr):
+    the same code path as ``python -m``, without a second interpreter's start-up."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as done:
+            code = done.code
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())

@@ -26,7 +26,8 @@ MODELS: list[type[Settings]] = [config.CommonSettings, *(b.settings for b in REG
 FIELDS = {
     (f.alias or name): (model, f) for model in MODELS for name, f in model.model_fields.items()
 }
-YAML_TYPES = {"string": str, "integer": int, "boolean": bool, "array": tuple}
+# A map has no `type` in Pulumi.yaml: the project schema types scalars and arrays only.
+YAML_TYPES = {"string": str, "integer": int, "boolean": bool, "array": tuple, None: dict}
 
 
 def _field_adapter(key: str) -> TypeAdapter:
@@ -49,7 +50,7 @@ def test_declared_type_and_description_match_the_field(key):
     if get_origin(annotation) is UnionType:  # optional: `X | None`
         (annotation,) = (a for a in get_args(annotation) if a is not type(None))
     base = get_origin(annotation) or annotation
-    expected = YAML_TYPES[spec["type"]]
+    expected = YAML_TYPES[spec.get("type")]
     assert base is expected or (expected is str and issubclass(base, StrEnum)), (key, base)
 
 

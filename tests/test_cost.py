@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 
 import pytest
 
 from infra.backends import REGISTRY
 from infra.durations import go_duration_seconds
 from stacktools import cost
-from tests.support import PLANS, ROOT, STACKS, render, render_named
+from stacktools import plan as plan_cmd
+from tests.support import PLANS, STACKS, render, render_named, run_main
 
 ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
@@ -93,10 +92,7 @@ def test_a_gcp_secret_bills_a_version_per_location_and_its_rotation_notices():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_make_plan_prints_the_cost_and_writes_cost_json_beside_resources_json(stack, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+    result = run_main(plan_cmd.main, ["--stack", stack, "--out", str(tmp_path)])
     assert result.returncode == 0, result.stderr
     written = json.loads((tmp_path / "cost.json").read_text())
     assert (tmp_path / "resources.json").exists()
@@ -111,9 +107,6 @@ def test_a_diff_against_a_base_without_cost_json_says_so(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
     (base / "resources.json").write_text(json.dumps(render(stack).resources))
-    result = subprocess.run(
-        [sys.executable, "-m", "stacktools.plan", "--stack", stack, "--diff", str(base)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+    result = run_main(plan_cmd.main, ["--stack", stack, "--diff", str(base)])
     assert result.returncode == 0, result.stderr
     assert "(the base plan has no cost.json)" in result.stdout

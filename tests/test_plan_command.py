@@ -16,7 +16,8 @@ import yaml
 
 from infra import stackfiles
 from stacktools import matrix, recorder
-from tests.support import ROOT, STACKS, configured, render
+from stacktools import plan as plan_cmd
+from tests.support import ROOT, STACKS, configured, render, run_main
 
 
 def _run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -73,7 +74,7 @@ def test_program_runs_as_the_language_host_runs_it(tmp_path):
 @pytest.mark.parametrize("stack", STACKS)
 def test_plan_prints_the_tree_and_writes_every_file(tmp_path, stack):
     out = tmp_path / "d"
-    result = _run("-m", "stacktools.plan", "--stack", stack, "--out", str(out))
+    result = run_main(plan_cmd.main, ["--stack", stack, "--out", str(out)])
     assert result.returncode == 0, result.stderr
     assert "aragora:eso:ExternalSecretsOperator" in result.stdout
     assert "kubernetes:helm.sh/v3:Release" in result.stdout
@@ -185,13 +186,13 @@ def test_without_a_stack_the_plan_renders_the_first_stack_ci_deploys_not_the_fir
     first = matrix.stacks()[0].environment
     waves = {s: int(configured(s, "deployWave")) for s in STACKS}
     assert waves[first] == min(waves.values())
-    result = subprocess.run([sys.executable, "-m", "stacktools.plan"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run_main(plan_cmd.main, [])
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"Previewing update ({first}) — offline, provider calls mocked"
 
 
 def test_an_unknown_stack_is_one_line_listing_the_stacks_that_exist():
-    result = subprocess.run([sys.executable, "-m", "stacktools.plan", "--stack", "prodution"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run_main(plan_cmd.main, ["--stack", "prodution"])
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "'prodution'" in line and f"(allowed: {', '.join(STACKS)})" in line

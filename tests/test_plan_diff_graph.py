@@ -5,20 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 
 from infra.durations import go_duration_seconds
 from stacktools import graph, plandiff, recorder
 from stacktools import plan as plan_cmd
 from stacktools.replacements import REPLACE_ON
-from tests.support import ANY_STACK, PLANS, ROOT, plans_of, render, render_named
+from tests.support import ANY_STACK, PLANS, ROOT, plans_of, render, render_named, run_main
 
 
-def _plan_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "stacktools.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+def _plan_cli(*args: str):
+    return run_main(plan_cmd.main, list(args))
 
 
 def test_identical_plans_have_no_changes_and_exit_0(tmp_path):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import ROOT, STACKS, make_dry_run, render
+from stacktools import preflight
+from tests.support import ROOT, STACKS, make_dry_run, render, run_main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STACK = STACKS[0]
@@ -34,8 +35,17 @@ def _preflight(tmp_path: Path, fixture: str, *args: str) -> subprocess.Completed
         "else: sys.exit(3)\n"
     )
     fake.chmod(0o755)
-    env = {**os.environ, "PATH": str(bin_dir)}
-    return subprocess.run([sys.executable, "-m", "stacktools.preflight", "--stack", STACK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return _in_process(bin_dir, ["--stack", STACK, *args])
+
+
+def _in_process(bin_dir: Path, argv: list[str]):
+    """preflight's main with only the fake kubectl on PATH, in this process."""
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = str(bin_dir)
+    try:
+        return run_main(preflight.main, argv)
+    finally:
+        os.environ["PATH"] = saved
 
 
 def test_only_v1_stored_passes(tmp_path):
@@ -110,9 +120,7 @@ def _external(tmp_path: Path, *, resources=("clustersecretstores", "externalsecr
         "out, code = answers.get(tuple(sys.argv[1:]), ('', 3))\nprint(out)\nsys.exit(code)\n"
     )
     fake.chmod(0o755)
-    env = {**os.environ, "PATH": str(bin_dir)}
-    args = [sys.executable, "-m", "stacktools.preflight", "--stack", STACK, "--config-file", str(stack_file)]
-    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return _in_process(bin_dir, ["--stack", STACK, "--config-file", str(stack_file)])
 
 
 def test_an_installed_eso_serving_v1_at_a_supported_version_passes(tmp_path):
