@@ -158,7 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: --diff: cannot read {args.diff}/resources.json ({type(err).__name__})", file=sys.stderr)
         return 2
-    base_cost = None
+    base_cost = base_outputs = None
+    if args.diff and (args.diff / "outputs.json").exists():
+        try:
+            base_outputs = json.loads((args.diff / "outputs.json").read_text())
+            if not isinstance(base_outputs, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as err:
+            print(f"error: --diff: cannot read {args.diff}/outputs.json ({type(err).__name__})", file=sys.stderr)
+            return 2
     if args.diff and (args.diff / "cost.json").exists():
         try:
             base_cost = json.loads((args.diff / "cost.json").read_text())
@@ -178,9 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             print(note, file=sys.stderr)
     if base is not None:
         changes = plandiff.diff(base, plan.resources)
-        print(plandiff.render_text(changes))
+        outputs = (base_outputs, plan.outputs) if base_outputs is not None else None
+        print(plandiff.render_text(changes, outputs, args.stack))
         print(cost.render_change(base_cost, estimate_of(plan)))
-        return 1 if changes.has_changes else 0
+        return 1 if changes.has_changes or (base_outputs is not None and base_outputs != plan.outputs) else 0
     print(tree(plan))
     print()
     print(cost.render_text(estimate_of(plan)))

@@ -5,18 +5,24 @@ the pull request's base and head), compared by URN: resources to create, to
 delete, to update (``~``) or to replace (``+-``, when a changed input forces it:
 ``replacements.REPLACE_ON``), with the changed input paths, old → new. JSON
 documents carried as strings (IAM policies) are compared parsed, so key order
-is no change; secret values stay ``[secret]`` on both sides.
+is no change; secret values stay ``[secret]`` on both sides. Lists of objects
+are compared element by element by their natural key (``secretKey``,
+``name``, ``alert``, ``Sid``, ...), so an added value reads as one added
+element; nothing is cut: values print in full and multi-line strings as a
+unified line diff.
 
 Each change also says what it does to live data: a protected resource the
 engine will refuse to delete or replace, a retained one left in place, a
 removed ExternalSecret (its Secret stays, unsynced), a change to an
 ``OnChange`` ExternalSecret (it re-reads its value: for the JWT secret, a
 logout of every user if the backend holds a new one), a deleted secret or
-mount (its values go with it).
+mount (its values go with it), and a required or session value added to an
+ExternalSecret that ``pulumi up`` waits for (put it in the backend first).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +45,10 @@ class Change:
     """A changed input forces the provider to delete and create the resource."""
     notes: list[str] = field(default_factory=list)
     """What the change does to live data, for the reviewer."""
+    object_name: str = ""
+    """``metadata.name`` of a Kubernetes object (its name in the cluster)."""
+    awaited: bool = False
+    """An ExternalSecret ``pulumi up`` waits for."""
 
 
 @dataclass
@@ -62,15 +72,38 @@ def _parsed(value: Any) -> Any:
     return value
 
 
+# Fields that name a list element, in order of preference: a list whose elements all carry one
+# (uniquely) is compared element by element by it instead of by position.
+NATURAL_KEYS = ("secretKey", "alert", "name", "Sid", "key", "path", "record")
+
+
+def _natural_key(old: list, new: list) -> str | None:
+    items = [*old, *new]
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    for key in NATURAL_KEYS:
+        if all(isinstance(i.get(key), str) for i in items) and all(
+            len({i[key] for i in side}) == len(side) for side in (old, new)
+        ):
+            return key
+    return None
+
+
 def _walk(path: str, old: Any, new: Any, out: list[tuple[str, Any, Any]]) -> None:
     old, new = _parsed(old), _parsed(new)
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
             _walk(f"{path}.{key}" if path else key, old.get(key, _MISSING), new.get(key, _MISSING), out)
-    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for i, (o, n) in enumerate(zip(old, new, strict=True)):
-            _walk(f"{path}[{i}]", o, n, out)
-    elif old != new:
+    elif isinstance(old, list) and isinstance(new, list):
+        key = _natural_key(old, new)
+        if key:
+            before, after = {i[key]: i for i in old}, {i[key]: i for i in new}
+            for name in [*before, *(n for n in after if n not in before)]:
+                _walk(f"{path}[{key}={name}]", before.get(name, _MISSING), after.get(name, _MISSING), out)
+        else:
+            for i in range(max(len(old), len(new))):
+                _walk(f"{path}[{i}]", old[i] if i < len(old) else _MISSING, new[i] if i < len(new) else _MISSING, out)
+    elif old is not new and old != new:
         out.append((path, None if old is _MISSING else old, None if new is _MISSING else new))
 
 
@@ -89,7 +122,9 @@ def diff(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> Diff:
             paths.append(("[depends_on]", sorted(b.get("depends_on", [])), sorted(a.get("depends_on", []))))
         if paths:
             replace = any(not p.startswith("[") and forces_replacement(a["type"], p) for p, _, _ in paths)
-            updates.append(Change(urn, a["type"], a["name"], paths, replace, _notes(b, a, replace)))
+            meta = (a.get("inputs") or {}).get("metadata") or {}
+            name = meta.get("name", a["name"]) if isinstance(meta, dict) else a["name"]
+            updates.append(Change(urn, a["type"], a["name"], paths, replace, _notes(b, a, replace), name, _awaited(a)))
     return Diff(
         create=[after[u] for u in sorted(set(after) - set(before))],
         delete=[before[u] for u in sorted(set(before) - set(after))],
@@ -135,11 +170,61 @@ def _notes(old: dict[str, Any], new: dict[str, Any], replace: bool) -> list[str]
 def _show(value: Any) -> str:
     if value is None:
         return "(none)"
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return json.dumps(value, sort_keys=True)
 
 
-def render_text(d: Diff) -> str:
+def _lines(old: Any, new: Any) -> list[str] | None:
+    """A unified line diff when either side is a multi-line string (a policy in HCL, a manifest)."""
+    if not (isinstance(old, str) and "\n" in old) and not (isinstance(new, str) and "\n" in new):
+        return None
+    a = old.splitlines() if isinstance(old, str) else []
+    b = new.splitlines() if isinstance(new, str) else []
+    return [line for line in difflib.unified_diff(a, b, lineterm="", n=2)][2:]
+
+
+def _path_line(change_type: str, path: str, old: Any, new: Any) -> list[str]:
+    mark = "+-" if not path.startswith("[") and forces_replacement(change_type, path) else "~"
+    if old is None and new is not None:
+        mark = "+" if mark == "~" else mark
+        head = f"    {mark} {path}: {_show(new)}"
+    elif new is None and old is not None:
+        mark = "-" if mark == "~" else mark
+        head = f"    {mark} {path}: {_show(old)}"
+    else:
+        head = f"    {mark} {path}: {_show(old)} => {_show(new)}"
+    lines = _lines(old, new)
+    if lines is None:
+        return [head]
+    return [f"    {mark} {path}:", *(f"        {line}" for line in lines)]
+
+
+def awaited_additions(d: Diff) -> list[tuple[str, str, str]]:
+    """``(ExternalSecret, secretKey, remote key)`` of every value an awaited ExternalSecret gains:
+    ``pulumi up`` waits until the backend holds it."""
+    found = []
+    for r in d.create:
+        if r["type"] == _EXTERNAL_SECRET and _awaited(r):
+            for item in (r["inputs"].get("spec") or {}).get("data") or []:
+                found.append((r["inputs"]["metadata"]["name"], item.get("secretKey"), _remote(item)))
+    for c in d.update:
+        if c.type == _EXTERNAL_SECRET and c.awaited:
+            for path, old, new in c.paths:
+                if path.startswith("spec.data[secretKey=") and old is None and isinstance(new, dict):
+                    found.append((c.object_name, new.get("secretKey"), _remote(new)))
+    return found
+
+
+def _awaited(r: dict[str, Any]) -> bool:
+    annotations = ((r.get("inputs") or {}).get("metadata") or {}).get("annotations") or {}
+    return annotations.get("pulumi.com/skipAwait") != "true"
+
+
+def _remote(item: dict[str, Any]) -> str:
+    ref = item.get("remoteRef") or {}
+    return f"{ref.get('key')}" + (f" / {ref['property']}" if ref.get("property") else "")
+
+
+def render_text(d: Diff, outputs: tuple[dict[str, Any], dict[str, Any]] | None = None, stack: str | None = None) -> str:
     lines = []
     for r in d.create:
         lines.append(f"+ {r['type']} {r['name']}")
@@ -149,8 +234,21 @@ def render_text(d: Diff) -> str:
     for c in d.update:
         lines.append(f"{'+-' if c.replace else '~'} {c.type} {c.name}" + (f"  ({'; '.join(c.notes)})" if c.notes else ""))
         for path, old, new in c.paths:
-            mark = "+-" if not path.startswith("[") and forces_replacement(c.type, path) else "~"
-            lines.append(f"    {mark} {path}: {_show(old)} => {_show(new)}")
+            lines += _path_line(c.type, path, old, new)
+    waits = awaited_additions(d)
+    if waits:
+        lines.append("")
+        lines.append("Values `pulumi up` will wait for (the ExternalSecret stays not Ready until the backend holds them):")
+        lines += [f"    {es} {key}: {remote}" for es, key, remote in waits]
+        lines.append(f"    put them in the backend first, then check: make check-values STACK={stack or '<stack>'}")
+    if outputs is not None:
+        changed: list[tuple[str, Any, Any]] = []
+        _walk("", outputs[0], outputs[1], changed)
+        if changed:
+            lines.append("")
+            lines.append("Outputs:")
+            for path, old, new in changed:
+                lines += _path_line("", path, old, new)
     replaced = sum(c.replace for c in d.update)
     summary = f"{len(d.create)} to create, {len(d.update) - replaced} to update, {replaced} to replace, {len(d.delete)} to delete"
     lines.append("" if lines else "no changes")

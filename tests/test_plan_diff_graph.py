@@ -79,7 +79,7 @@ def test_secret_values_stay_masked_in_a_diff():
     base = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": recorder.SECRET}, "depends_on": []}]
     head = [{"urn": "u", "type": "t", "name": "n", "inputs": {"password": recorder.SECRET, "x": 1}, "depends_on": []}]
     text = plandiff.render_text(plandiff.diff(base, head))
-    assert "~ x: (none) => 1" in text and "password" not in text
+    assert "    + x: 1" in text and "password" not in text
 
 
 def test_graph_has_every_resource_as_a_node_and_every_dependency_as_an_edge(stack_plan):
