@@ -11,11 +11,12 @@ NEED_STACK = $(if $(STACK),$(STACK),$(error STACK=<stack> is required (stacks: $
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report check-values operator lock clean help
+.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report check-values operator docs lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
 	@echo "make test                                        lint and the full test suite"
+	@echo "make docs                                        regenerate docs/configuration.md"
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
 	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
@@ -92,11 +93,15 @@ check-values: $(DEV_STAMP)
 preflight: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacktools.preflight --stack $(NEED_STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES))
 
-# Every stack as a Pulumi Kubernetes Operator v2 Stack (README, Running many clusters).
+# Every stack as a Pulumi Kubernetes Operator v2 Stack (docs/operator.md).
 operator: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacktools.operator --out $(or $(OUT),$(error OUT=dir is required)) $(if $(REPO),--repo $(REPO)) \
 		$(if $(BRANCH),--branch $(BRANCH)) $(if $(FLUX_SOURCE),--flux-source $(FLUX_SOURCE)) $(if $(NAMESPACE),--namespace $(NAMESPACE)) \
 		$(if $(STATE),--state $(STATE)) $(if $(SECRETS_PROVIDER),--secrets-provider '$(SECRETS_PROVIDER)')
+
+# The configuration reference, from Pulumi.yaml and the settings models.
+docs: $(RUNTIME_STAMP)
+	$(BIN)/python -m stacktools.configdoc
 
 # Re-resolve constraints.txt after changing a pin (needs the package index).
 lock:

@@ -7,7 +7,7 @@ synced (critical), the optional one not synced (warning), the store not Ready
 (critical), a periodic ExternalSecret that stopped syncing while it still
 looks healthy (warning; ESO issue #6053: Ready, no errors, no refresh), and
 provider API calls failing while the last good value is still served
-(warning). Every alert carries ``runbook_url`` to the README section that
+(warning). Every alert carries ``runbook_url`` to the runbook section that
 fixes it. Metric names are ESO 2.9's (``docs/api/metrics.md``,
 ``esmetrics.go``): ``externalsecret_status_condition`` and
 ``clustersecretstore_status_condition`` (labels ``name``, ``namespace``,
@@ -47,7 +47,7 @@ class SyncAlertsArgs:
     stall_window: str
     """A Prometheus duration, twice the refresh interval: no sync in this long is a stop."""
     runbook_url: str
-    """Base URL of the README; each alert appends its section's anchor."""
+    """Base URL of the runbook (docs/operations.md); each alert appends its section's anchor."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Added to every alert, for Alertmanager routing (e.g. team=platform)."""
     rule_labels: Mapping[str, str] = field(default_factory=dict)

@@ -11,7 +11,7 @@ lands in, how and when ESO refreshes it, whether `pulumi up` waits for it,
 whether an operator may force a re-sync), and the rules that turn an entry
 into a backend location. What it does not own: the values themselves, which
 never appear in this repository (operators write them straight into the
-backend, see the README).
+backend, see docs/extending.md).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ WEBHOOK_SECRET = Rotation(180, RotationMode.MANUAL)
 dashboard and a grace period with both secrets valid: twice a year."""
 SESSION_KEY = Rotation(90, RotationMode.MANUAL)
 """The JWT signing key logs every user out when it changes: quarterly, in a
-maintenance window, then `jwtRotation` is bumped (README, Rotation rules)."""
+maintenance window, then `jwtRotation` is bumped (docs/operations.md, Rotation rules)."""
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ ENVIRONMENT_RULE = "a stack name of lower-case letters, digits and '-', 1-26 cha
 LABEL_VALUE = r"[a-z0-9](?:[-a-z0-9.]{0,61}[a-z0-9])?"
 REMOVED_KEYS = {
     "environment": "was removed: the stack name is the environment "
-    "(allowed: delete it with `pulumi config rm environment`; see README, Adding an environment)",
+    "(allowed: delete it with `pulumi config rm environment`; see docs/extending.md, Adding an environment)",
     "bootstrap": "was removed: it dropped the store and every ExternalSecret (and so the app's Secrets) when set on a "
     "deployed stack (allowed: delete it with `pulumi config rm bootstrap`; a first deploy uses awaitSync: false)",
 }
@@ -143,7 +143,7 @@ class CommonSettings(Settings):
     alert_labels: text_list(
         r"[a-zA-Z_][a-zA-Z0-9_]{0,62}=[!-~]{1,128}", "label=value pairs for Alertmanager routing, e.g. [team=platform]"
     ) = Field(alias="alertLabels")
-    alert_runbook_url: text(r"[!-~]{1,512}", "the README's URL, e.g. https://github.com/<org>/<repo>/blob/main/README.md") = Field(
+    alert_runbook_url: text(r"[!-~]{1,512}", "the runbook's URL, e.g. https://github.com/<org>/<repo>/blob/main/docs/operations.md") = Field(
         alias="alertRunbookUrl"
     )
     grafana_dashboard: Flag = Field(alias="grafanaDashboard")

@@ -118,7 +118,7 @@ def check_namespaces(keys: Any, secret_keys: Any = ()) -> None:
         if not name:
             raise ConfigError(f"{quote_key(key)}: not namespaced (allowed: {PROJECT}:<key>)")
         if key in secret_keys:
-            # Values never live in stack config; see README "Putting the values".
+            # Values never live in stack config; see docs/deploying.md, "Putting the values".
             raise ConfigError(f"{quote_key(key)}: a secure value (allowed: plain settings only; secret values go straight into the backend)")
         if namespace == PROJECT or key in PROVIDER_KEYS_ALLOWED:
             continue

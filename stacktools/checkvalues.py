@@ -6,7 +6,7 @@ For every catalog value, whether the backend holds it: AWS, the secret's
 AWSCURRENT version has the property; Vault, the KV v2 path's current version
 has the key; GCP, the secret has an enabled version. A REQUIRED or SESSION
 value that is missing makes `pulumi up` wait for its ExternalSecret until it
-times out, so put it first (README, Putting the values). Values are read only
+times out, so put it first (docs/deploying.md, Putting the values). Values are read only
 to see which keys exist; nothing is printed or kept. Credentials come from the
 environment, as for `pulumi up`.
 

@@ -114,7 +114,7 @@ def force_sync(target: Target, restart: str | None) -> int:
     for name, sync in target.external_secrets.items():
         if not sync.force_sync_allowed:
             print(f"skip {name}: refreshPolicy {sync.refresh_policy} would re-read it on the annotation; "
-                  "it re-syncs only via `pulumi config set jwtRotation ...` (README, Rotation rules)")
+                  "it re-syncs only via `pulumi config set jwtRotation ...` (docs/operations.md, Rotation rules)")
             continue
         result = _run([*kubectl, "-n", target.namespace, "annotate", "externalsecret", name, f"force-sync={stamp}", "--overwrite"])
         print(result.stdout.strip() or result.stderr.strip())

@@ -46,7 +46,7 @@ Migrate the stored objects to v1 before the upgrade:
          | kubectl --context {ctx} replace -f -
   3. Drop the old version from each CRD's status:
        kubectl --context {ctx} patch crd <name> --subresource=status --type=merge -p '{{"status":{{"storedVersions":["v1"]}}}}'
-  4. Run this check again; upgrade only when it passes (README, Upgrading ESO)."""
+  4. Run this check again; upgrade only when it passes (docs/operations.md, Upgrading ESO)."""
 
 
 def stored_old_versions(crds: dict[str, Any]) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 
 
 def _readme_line() -> str:
-    section = (ROOT / "README.md").read_text().split("## The secret catalog", 1)[1]
+    section = (ROOT / "README.md").read_text().split("### Add a secret", 1)[1]
     return re.search(r"```python\n(.+?)\n```", section, re.S)[1].strip().rstrip(",")
 
 

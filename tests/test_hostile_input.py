@@ -227,7 +227,7 @@ NAMED = len(BAD) + len(NAMESPACE_BAD) + len(RAW_BAD) + 6  # + the file-level cas
 def test_there_are_over_a_hundred_named_bad_configs_and_the_readme_says_how_many():
     names = [c[0] for c in (*BAD, *NAMESPACE_BAD, *RAW_BAD)]
     assert len(names) == len(set(names)) and NAMED >= 100
-    assert f"{NAMED} named bad configs" in (stackfiles.ROOT / "README.md").read_text()
+    assert f"{NAMED} named bad configs" in (stackfiles.ROOT / "docs" / "security.md").read_text()
 
 
 @pytest.mark.parametrize(("key", "value", "words"), [c[1:] for c in NAMESPACE_BAD], ids=[c[0] for c in NAMESPACE_BAD])

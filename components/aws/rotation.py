@@ -6,7 +6,7 @@ strictest value), and, opt-in (``awsConfigRules``), three AWS Config managed
 rules scoped to this environment's secrets by tag: rotated within the
 catalog's maximum age, encrypted with this stack's key, and not unused.
 Does not own: the Lambda (e.g. AWS's SecretsManagerRDSPostgreSQLRotation...
-template, or RDS managed rotation, README), the account's Config recorder.
+template, or RDS managed rotation, docs/operations.md), the account's Config recorder.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ class Workspace:
     env: Mapping[str, str] = field(default_factory=dict)
     """Non-secret environment of the workspace (region, address)."""
     note: str = ""
-    """What the platform must set up beside the manifests, for the README and the generator's output."""
+    """What the platform must set up beside the manifests, for docs/operator.md and the generator's output."""
 
 
 def _no_mock(request: MockRequest) -> Mocked | None:

@@ -1,4 +1,4 @@
-"""The README's layout table matches the tree, both ways."""
+"""The layout table of docs/development.md matches the tree, both ways."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from tests.support import ROOT
 
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "docs" / "development.md").read_text()
 
 
 def _layout_paths() -> list[str]:
