@@ -24,6 +24,7 @@ from infra import catalog
 from infra.backends import backend_of
 from infra.config import from_stack_file
 from infra.fields import ConfigError
+from stacktools import cli
 from stacktools.cli import backend_failure
 
 
@@ -56,4 +57,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import sys
 
 from infra.backends import backend_of
 from infra.config import StackConfig
@@ -23,3 +25,15 @@ def backend_failure(cfg: StackConfig, err: BaseException) -> str:
     detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
     hint = backend_of(cfg.backend).credentials(cfg.backend)
     return f"error: cannot read the {cfg.environment} backend ({cfg.backend.name}): {type(err).__name__}{f': {detail}' if detail else ''}; expected {hint}"
+
+
+def run(main) -> None:
+    """``sys.exit(main())`` for ``python -m``, quiet when the reader of stdout goes away (``| head``)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would print a traceback flushing stdout at exit: point it at devnull first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

@@ -21,6 +21,7 @@ from infra.backends import REGISTRY
 from infra.config import CommonSettings
 from infra.fields import ConfigError
 from infra.stackfiles import ROOT, declared_config
+from stacktools import cli
 
 TARGET = ROOT / "docs" / "configuration.md"
 
@@ -116,4 +117,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -20,6 +20,7 @@ import sys
 from infra.config import DriftCheck, StackConfig, from_stack_file
 from infra.fields import ConfigError
 from infra.stackfiles import environments
+from stacktools import cli
 
 DAILY_HOUR = 5
 
@@ -56,4 +57,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -42,6 +42,7 @@ from infra.backends import backend_of
 from infra.config import DriftCheck, StackConfig, check_separation
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import ROOT, stack_file
+from stacktools import cli
 from stacktools.matrix import stacks
 
 # The operator's own examples at v2.9.0 pin this image; a pinned CLI makes a
@@ -247,4 +248,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

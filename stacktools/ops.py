@@ -30,6 +30,7 @@ from infra import catalog
 from infra.config import from_stack_file
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import ROOT
+from stacktools import cli
 
 
 class OpsError(Exception):
@@ -163,4 +164,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -32,7 +32,7 @@ import yaml
 from infra.backends import REGISTRY
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import stack_config, stack_of
-from stacktools import cost, graph, matrix, plandiff
+from stacktools import cli, cost, graph, matrix, plandiff
 from stacktools.recorder import Plan, render
 
 # --- output -------------------------------------------------------------------------
@@ -199,4 +199,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

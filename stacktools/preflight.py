@@ -35,6 +35,7 @@ import yaml
 
 from infra.config import EsoInstall, from_stack_file
 from infra.fields import ConfigError
+from stacktools import cli
 from stacktools.ops import OpsError, _kubectl, _run
 
 GROUP = "external-secrets.io"
@@ -200,4 +201,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -28,6 +28,7 @@ from infra import catalog
 from infra.backends import REGISTRY, backend_of
 from infra.config import StackConfig, from_stack_file
 from infra.fields import ConfigError
+from stacktools import cli
 from stacktools.cli import backend_failure, utc_time
 
 
@@ -92,4 +93,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

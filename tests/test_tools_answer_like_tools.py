@@ -8,13 +8,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stacktools import checkvalues, matrix, operator, ops, plan, preflight, rotation
-from tests.support import PLANS, STACKS
+from tests.support import PLANS, ROOT, STACKS
 
 TOOLS = {
     "plan": (plan.main, [], ["--stack", "--config-file", "--out", "--diff", "--print-kube-context"]),
@@ -94,3 +96,11 @@ def _check(main, fixed, argv, no_cloud) -> None:
     assert "Traceback" not in err.getvalue()
     if code == 2 and "usage:" not in err.getvalue():
         assert len(err.getvalue().strip().splitlines()) == 1, (argv, err.getvalue())
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback():
+    # `make plan | head -1` after head has exited: every write of the plan meets a closed pipe.
+    plan_run = subprocess.Popen([sys.executable, "-m", "stacktools.plan", "--stack", STACKS[0]], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    plan_run.stdout.close()
+    _, err = plan_run.communicate(timeout=120)
+    assert plan_run.returncode == 0 and b"Traceback" not in err, err.decode()
