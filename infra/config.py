@@ -113,7 +113,10 @@ class CommonSettings(Settings):
     kube_context: text(
         r"[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,252}", "a kubeconfig context name, the context of this environment's cluster"
     ) = Field(alias="kubeContext")
-    kubeconfig: text(r"[!-~]{1,4096}", "a path to a kubeconfig file", optional=True) = Field(alias="kubeconfig")
+    # A path only: the provider also takes a kubeconfig's contents, whose token would then live in git.
+    kubeconfig: text(
+        r"[A-Za-z0-9_.~/@+=,%-]{1,4096}", "a path to a kubeconfig file (never its contents: no spaces, braces or colons)", optional=True
+    ) = Field(alias="kubeconfig")
     refresh_interval: duration(
         MIN_REFRESH_SECONDS,
         MAX_REFRESH_SECONDS,
@@ -140,12 +143,16 @@ class CommonSettings(Settings):
     ) = Field(alias="esoMonitoringNamespace")
     reloader: choice(ReloaderMode) = Field(alias="reloader")
     prometheus_operator: Flag = Field(alias="prometheusOperator")
+    # Prometheus reserves names starting with __ and alertname; braces and $ would be template text to promtool.
     alert_labels: text_list(
-        r"[a-zA-Z_][a-zA-Z0-9_]{0,62}=[!-~]{1,128}", "label=value pairs for Alertmanager routing, e.g. [team=platform]"
+        r"(?!__)(?!alertname=)(?!severity=)[a-zA-Z_][a-zA-Z0-9_]{0,62}=[A-Za-z0-9_.:/@+-]{1,128}",
+        "label=value pairs for Alertmanager routing, e.g. [team=platform]: names not starting with __ and not alertname or severity, "
+        "values of letters, digits and _.:/@+-",
     ) = Field(alias="alertLabels")
-    alert_runbook_url: text(r"[!-~]{1,512}", "the runbook's URL, e.g. https://github.com/<org>/<repo>/blob/main/docs/operations.md") = Field(
-        alias="alertRunbookUrl"
-    )
+    alert_runbook_url: text(
+        r"[A-Za-z0-9._~:/?#@!&'()*+,;=%-]{1,512}",
+        "the runbook's URL, e.g. https://github.com/<org>/<repo>/blob/main/docs/operations.md (no braces or $: it becomes alert template text)",
+    ) = Field(alias="alertRunbookUrl")
     grafana_dashboard: Flag = Field(alias="grafanaDashboard")
     drift_check: choice(DriftCheck) = Field(alias="driftCheck")
     deploy_wave: integer(1, 9, "CI deploys lower waves first") = Field(alias="deployWave")
@@ -213,8 +220,39 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     _check_environment(stack)
     _check_keys(raw)
     common = CommonSettings.parse(dict(raw))
+    _check_other_backends(raw, common.backend.value)
     backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
+    _check_context_authority(common.kube_context, backend)
     return StackConfig(environment=stack, common=common, backend=backend)
+
+
+def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
+    """Refuse a key of a backend this stack does not use, set to anything but its default: it would be ignored."""
+    defaults = {k.removeprefix(f"{PROJECT}:"): v for k, v in stackfiles.project_defaults().items()}
+    for name, backend in REGISTRY.items():
+        if name == selected:
+            continue
+        for key in backend.settings.config_keys():
+            if key in raw and stackfiles.encode_value(raw[key]) != defaults.get(key, ""):
+                reject(key, raw[key], f"is a key of backend {name}, and this stack's backend is {selected} (allowed: remove it, or set backend: {name})")
+
+
+_EKS_CONTEXT = re.compile(r"arn:(?P<partition>aws[a-z-]*):eks:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):cluster/(?P<name>.+)")
+
+
+def _check_context_authority(context: str, backend: BackendSettings) -> None:
+    """An EKS cluster ARN as the context names an account and region: they must be this stack's own."""
+    match = _EKS_CONTEXT.fullmatch(context)
+    account, region = getattr(backend, "account_id", None), getattr(backend, "region", None)
+    if match is None or account is None:
+        return
+    if (match["account"], match["region"]) != (account, region):
+        reject(
+            "kubeContext",
+            context,
+            f"is an EKS cluster of account {match['account']} in {match['region']} "
+            f"(allowed: a cluster of this stack's own account {account} in {region})",
+        )
 
 
 def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,16 +275,24 @@ def claims(cfg: StackConfig) -> list[Claim]:
 def check_separation(cfg: StackConfig, directory: Path) -> None:
     """Refuse ``cfg`` when it shares a claim with another stack file of ``directory``.
 
-    A stack file that does not parse is left out here: its own run reports it.
+    Fail closed: a neighbour that cannot be read or parsed might claim what
+    this stack claims, so every stack refuses, naming that file and why,
+    until it is fixed (a removed key left in production's file must not let
+    staging render into production's context).
     """
     others = {}
     for stack in stackfiles.environments(directory):
         if stack == cfg.environment:
             continue
+        path = stackfiles.stack_file(stack, directory)
         try:
-            other = from_stack_file(stack, stackfiles.stack_file(stack, directory))
-        except ConfigError:
-            continue
+            other = from_stack_file(stack, path)
+        except ConfigError as err:
+            reason = str(err).removeprefix(f"{PROJECT}:").strip()
+            raise ConfigError(
+                f"{PROJECT}: {path.name}, another stack of this project, cannot be checked for separation ({reason}); "
+                "every stack refuses until it is fixed or removed"
+            ) from None
         others[stack] = claims(other)
     separation.check(cfg.environment, claims(cfg), others)
 

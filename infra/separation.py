@@ -10,7 +10,10 @@ refused with one line naming the key and the other stack.
 What stays allowed: one AWS account for several environments with different
 clusters (the ``aragora/<env>/`` prefix and exact ARNs keep them apart); one
 Vault server with distinct mounts, or one KV mount that no stack owns
-(``vaultAdoptKvMount``).
+(``vaultAdoptKvMount`` on every stack that uses it). Claims compare
+authorities, not spellings: the OIDC issuer whatever account registers it, a
+Vault server as ``https://<host>:<port>``, the API server a Vault auth mount
+reviews tokens against.
 """
 
 from __future__ import annotations
@@ -32,14 +35,23 @@ class Claim:
     shown: str
     """The value as the key holds it, for the message."""
     allowed: str
+    shared: bool = False
+    """Used, not owned (an adopted mount): several stacks may share it, as long as none owns it."""
 
 
 def check(stack: str, claims: Iterable[Claim], others: dict[str, Iterable[Claim]]) -> None:
-    """Refuse ``stack`` when one of its claims is also another stack's."""
-    taken = {c.identity: name for name, cs in sorted(others.items()) if name != stack for c in cs}
+    """Refuse ``stack`` when one of its claims is also another stack's (unless both only use it)."""
+    taken: dict[str, tuple[str, bool]] = {}
+    for name, cs in sorted(others.items()):
+        if name == stack:
+            continue
+        for c in cs:
+            # An owner wins over a user: sharing with an owner is a conflict.
+            if c.identity not in taken or not c.shared:
+                taken[c.identity] = (name, c.shared)
     for claim in claims:
-        other = taken.get(claim.identity)
-        if other is not None:
+        other, other_shared = taken.get(claim.identity, (None, True))
+        if other is not None and not (claim.shared and other_shared):
             raise ConfigError(
                 f"{PROJECT}:{claim.key}: {quote(claim.shown)} is also stack {other}'s "
                 f"(allowed: {claim.allowed}; two environments never share it)"

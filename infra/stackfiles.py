@@ -23,6 +23,7 @@ import difflib
 import functools
 import json
 import re
+import stat as stat_module
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ def encode_value(value: Any) -> str:
 
 
 MAX_FILE_BYTES = 64 * 1024
+# Deep enough for any config value this project takes (esoValues' affinity is
+# the deepest), shallow enough that a hostile file cannot exhaust the stack.
+MAX_DEPTH = 24
 # Provider keys this project accepts in a stack file. Its providers are all
 # explicit, so provider config (aws:region, vault:address, ...) would configure
 # nothing and mislead; only this hardening switch is meaningful.
@@ -62,7 +66,7 @@ class _StackFileLoader(yaml.SafeLoader):
 
     yaml_implicit_resolvers: dict = {}  # no YAML 1.1 booleans, ints or floats
 
-    def compose_node(self, parent, index):
+    def _compose_checked(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             raise _Refused("an alias (allowed: plain values; anchors and aliases are refused)")
         event = self.peek_event()
@@ -72,9 +76,20 @@ class _StackFileLoader(yaml.SafeLoader):
             raise _Refused(f"an explicit tag {event.tag} (allowed: plain values)")
         return super().compose_node(parent, index)
 
+    def compose_node(self, parent, index):
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"values nested deeper than {MAX_DEPTH} levels (allowed: a config: mapping of plain values, lists and maps)")
+            return self._compose_checked(parent, index)
+        finally:
+            self._depth -= 1
+
     def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Refused("a complex key (a list or map used as a key; allowed: plain text keys)")
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise _Refused(f"the key {quote_key(key)} twice (allowed: each key once, as the Pulumi CLI requires)")
@@ -91,9 +106,17 @@ def _read_yaml(path: Path, what: str) -> Any:
     try:
         if path.is_dir():
             raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is a directory (allowed: {allowed})")
-        if path.stat().st_size > MAX_FILE_BYTES:
+        status = path.stat()
+        if not stat_module.S_ISREG(status.st_mode):
+            # A FIFO would block the read forever, a device never ends: refuse before opening.
+            raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is not a regular file (allowed: {allowed})")
+        if status.st_size > MAX_FILE_BYTES:
             raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is larger than {MAX_FILE_BYTES // 1024} KiB (allowed: {allowed})")
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is larger than {MAX_FILE_BYTES // 1024} KiB (allowed: {allowed})")
+        return yaml.load(raw.decode("utf-8"), Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
     except FileNotFoundError:
         raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} not found (allowed: {allowed})") from None
     except PermissionError:
@@ -104,6 +127,9 @@ def _read_yaml(path: Path, what: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is not valid YAML{where} ({type(err).__name__}; allowed: {allowed})") from None
+    except (OSError, ValueError, RecursionError, TypeError) as err:
+        # Whatever else reading can raise (a path with a NUL, a loop of symlinks, ...): one line, never a traceback.
+        raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} cannot be read ({type(err).__name__}; allowed: {allowed})") from None
 
 
 def check_namespaces(keys: Any, secret_keys: Any = ()) -> None:
@@ -187,6 +213,13 @@ def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
         doc = {}
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}) or {}, dict):
         raise ConfigError(f"{PROJECT}: {quote(str(path))} is not a mapping with a config: mapping (allowed: config: {{{PROJECT}:<key>: <value>, ...}})")
+    if "environment" in doc:
+        # `pulumi up` would merge values this reader cannot see: the offline plan, the diff and the
+        # separation check would compare less than the deployment uses.
+        raise ConfigError(
+            f"{PROJECT}: {quote(str(path))} imports Pulumi ESC environments (environment:) "
+            "(allowed: every setting in the stack file itself; ESC values are invisible to the offline plan and the separation check)"
+        )
     config = doc.get("config") or {}
     check_namespaces(config, [k for k, v in config.items() if isinstance(v, dict) and "secure" in v])
     values = dict(project_defaults())

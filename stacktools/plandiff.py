@@ -160,8 +160,28 @@ def _removal_notes(r: dict[str, Any], *, replaced: bool) -> list[str]:
     return notes
 
 
+# Inputs that must be unique where the object lives, as each backend declares them.
+_UNIQUE = {t: inputs for b in REGISTRY.values() for t, inputs in b.unique_on.items()}
+
+
+def _collision(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Why a replacement cannot succeed as planned: the new object takes the old one's unique name."""
+    unique = _UNIQUE.get(new["type"], ())
+    if not unique:
+        return None
+    before, after = old.get("inputs") or {}, new.get("inputs") or {}
+    if any(before.get(u) != after.get(u) for u in unique):
+        return None
+    held = ", ".join(f"{u} {json.dumps(after.get(u))}" for u in unique)
+    why = "the old one is retained and keeps it" if old.get("retain_on_delete") else "the new one is created before the old one is deleted"
+    return f"cannot succeed as planned: both would hold {held} ({why}); remove or rename the old one first"
+
+
 def _notes(old: dict[str, Any], new: dict[str, Any], replace: bool) -> list[str]:
     notes = _removal_notes(old, replaced=True) if replace else []
+    collision = _collision(old, new) if replace else None
+    if collision:
+        notes.append(collision)
     if _is_on_change(old) or _is_on_change(new):
         notes.append("re-reads its value now (refreshPolicy OnChange): for the JWT secret, every user is logged out if the backend holds a new one")
     return notes

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
+import json
 import os
 import runpy
 from collections.abc import Callable, Mapping
@@ -32,6 +34,16 @@ from infra.stackfiles import ROOT, encode_value, stack_config
 from stacktools.mocks import PlanMocks
 
 SECRET = "[secret]"
+"""Prefix of a secret input in a plan: ``[secret]`` and, when the value is known, a fingerprint."""
+
+
+def fingerprint(value: Any) -> str:
+    """``[secret <12 hex of sha256>]``: a change shows in the diff, the value never does.
+
+    The only secret inputs this project declares are paths (the kubeconfig);
+    values of secrets never enter a plan, so a digest reveals nothing."""
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+    return f"[secret {digest}]"
 UNKNOWN = "[unknown]"
 _SIG = rpc._special_sig_key  # noqa: SLF001 - the wire format's own marker
 _SECRET_SIG = rpc._special_secret_sig  # noqa: SLF001
@@ -43,7 +55,8 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
-            return SECRET
+            inner = value.get("value")
+            return SECRET if inner is None or inner == rpc.UNKNOWN else fingerprint(inner)
         if sig == _RESOURCE_SIG:
             return value.get("urn")
         return {k: _clean(v) for k, v in value.items()}

@@ -29,6 +29,9 @@ ACCOUNT = str(BASE[f"{P}:awsAccountId"])
 REGION = BASE[f"{P}:awsRegion"]
 OIDC_ID = BASE[f"{P}:awsOidcProviderArn"].rsplit("/", 1)[1]
 OTHER_ACCOUNT = "999988887777" if ACCOUNT != "999988887777" else "999988887776"
+# Switching the base (an AWS stack) to another backend: its AWS keys go back to their defaults,
+# or they would be refused first as keys of a backend the stack does not use.
+AWS_OFF = {k.removeprefix(f"{P}:"): v for k, v in stackfiles.project_defaults().items() if k.startswith(f"{P}:aws") and k in BASE}
 
 
 def oidc(account: str = ACCOUNT, region: str = REGION, partition: str = "aws", host_suffix: str = "") -> str:
@@ -94,14 +97,16 @@ BAD = [
     ("vpc-endpoint-id-malformed", {"awsVpcEndpointIds": '["vpce-XYZ"]'}, "awsVpcEndpointIds", "vpce-"),
     ("monitoring-namespace-not-a-name", {"esoMonitoringNamespace": "Monitoring_NS"}, "esoMonitoringNamespace", "namespace"),
     ("stack-name-in-the-removed-key-style", {"environment": "production"}, "environment", "was removed"),
-    ("vault-address-plain-http", {"backend": "vault", "vaultAddress": "http://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc"}, "vaultAddress", "https"),
-    ("vault-kubernetes-host-plain-http", {"backend": "vault", "vaultAddress": "https://vault.example.com", "vaultKubernetesHost": "http://kubernetes.default.svc"}, "vaultKubernetesHost", "https"),
+    ("vault-address-plain-http", {**AWS_OFF, "backend": "vault", "vaultAddress": "http://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc"}, "vaultAddress", "https"),
+    ("vault-kubernetes-host-plain-http", {**AWS_OFF, "backend": "vault", "vaultAddress": "https://vault.example.com", "vaultKubernetesHost": "http://kubernetes.default.svc"}, "vaultKubernetesHost", "https"),
 ]
 
 
-VAULT = {"backend": "vault", "vaultAddress": "https://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc",
-         "vaultKubernetesCaCert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}
-GCP = {"backend": "gcp", "gcpProject": "aragora-hostile-1"}
+# A real CA certificate (the example's): CA fields are parsed as X.509, a placeholder would be refused first.
+VAULT_CA = yaml.safe_load((stackfiles.ROOT / "examples" / "vault" / "Pulumi.production.yaml").read_text())["config"][f"{P}:vaultKubernetesCaCert"]
+VAULT = {**AWS_OFF, "backend": "vault", "vaultAddress": "https://vault.example.com:8200", "vaultKubernetesHost": "https://kubernetes.default.svc",
+         "vaultKubernetesCaCert": VAULT_CA}
+GCP = {**AWS_OFF, "backend": "gcp", "gcpProject": "aragora-hostile-1"}
 BAD += [
     # Vault and GCP keys, each with the backend selected so its keys are read.
     ("vault-address-missing", {**VAULT, "vaultAddress": ""}, "vaultAddress", "missing"),

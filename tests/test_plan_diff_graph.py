@@ -182,7 +182,9 @@ def test_a_vault_mount_moves_in_place_but_a_type_change_replaces_it_and_destroys
     assert [c.replace for c in plandiff.diff(base, moved).update] == [False]
     retyped = _changed(base, "vault:index/mount:Mount", lambda r: r["inputs"].update(type="kv-v1"))
     (change,) = plandiff.diff(base, retyped).update
-    assert change.replace and change.notes == ["protected: the engine will refuse until it is unprotected"]
+    assert change.replace and change.notes[0] == "protected: the engine will refuse until it is unprotected"
+    # Same path, created before the old one goes: it could not succeed even unprotected.
+    assert change.notes[1].startswith('cannot succeed as planned: both would hold path "')
 
 
 def test_removing_a_retained_shared_object_says_it_is_left_in_place():

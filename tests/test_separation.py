@@ -127,6 +127,8 @@ def test_distinct_gcp_projects_and_pools_are_allowed(tmp_path):
 
 
 def _vault(directory, stack, context, **changes):
+    # Each stack's own cluster: its API server is the one its auth mount reviews tokens against.
+    changes.setdefault("vaultKubernetesHost", f"https://api.{context}.example.com")
     return _write(directory, stack, VAULT, kubeContext=context, vaultAddress="https://vault.shared.example:8200", **changes)
 
 
@@ -154,14 +156,14 @@ def test_one_vault_server_with_distinct_mounts_or_an_adopted_kv_mount_is_allowed
 
 
 def test_the_same_mounts_on_two_vault_servers_are_allowed(tmp_path):
-    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://vault-a.example:8200")
-    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault-b.example:8200")
+    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://vault-a.example:8200", vaultKubernetesHost="https://api.a.example")
+    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault-b.example:8200", vaultKubernetesHost="https://api.b.example")
     assert render("beta", path).one("vault:index/authBackend:AuthBackend")
 
 
 def test_a_vault_server_is_the_same_however_its_address_is_spelt(tmp_path):
-    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://Vault.Example")
-    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault.example:443/")
+    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://Vault.Example", vaultKubernetesHost="https://api.a.example")
+    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault.example:443/", vaultKubernetesHost="https://api.b.example")
     _refused(path, "beta", "vaultAuthMount", "alpha")
 
 
@@ -173,7 +175,43 @@ def test_a_conflict_exits_2_in_one_line_through_the_plan_command(tmp_path, capsy
     assert line.startswith(f"error: {P}:kubeContext: 'shared-ctx' is also stack alpha's")
 
 
-def test_a_broken_neighbour_does_not_block_a_stack_its_own_run_reports_it(tmp_path):
-    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  aragora-secrets:kubeContext: 'has space'\n")
+NEIGHBOURS = {
+    "invalid-value": "config:\n  aragora-secrets:kubeContext: 'has space'\n",
+    "removed-key": "config:\n  aragora-secrets:kubeContext: ctx-n\n  aragora-secrets:environment: n\n",
+    "unknown-key": "config:\n  aragora-secrets:kubeContext: ctx-n\n  aragora-secrets:kubeContxt: x\n",
+    "port-out-of-range": "config:\n  aragora-secrets:kubeContext: ctx-n\n  aragora-secrets:backend: vault\n"
+    "  aragora-secrets:vaultAddress: https://vault.example.com:99999\n  aragora-secrets:vaultKubernetesHost: https://k.example.com\n",
+    "deep-nesting": "config:\n  aragora-secrets:kubeContext: " + "[" * 5000 + "]" * 5000 + "\n",
+    "complex-key": "config:\n  ? [a, b]\n  : c\n",
+    "esc-environment": "environment:\n  - shared/production\nconfig:\n  aragora-secrets:kubeContext: ctx-n\n",
+    "not-utf8": b"config:\n  aragora-secrets:kubeContext: \xff\n",
+    "empty-mapping-of-lists": "- config\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEIGHBOURS))
+def test_a_neighbour_that_cannot_be_checked_makes_the_stack_refuse_naming_that_file(tmp_path, case, capsys):
+    content = NEIGHBOURS[case]
+    (tmp_path / "Pulumi.neighbour.yaml").write_bytes(content if isinstance(content, bytes) else content.encode())
     path = _aws(tmp_path, "beta", "222222222222", "ctx-b", "B" * 32)
-    assert render("beta", path).outputs["environment"] == "beta"
+    assert plan_cmd.main(["--config-file", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {P}: Pulumi.neighbour.yaml, another stack of this project, cannot be checked"), line
+    assert "every stack refuses" in line
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device-symlink", "directory"])
+def test_a_neighbour_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path, kind, capsys):
+    import os
+
+    neighbour = tmp_path / "Pulumi.neighbour.yaml"
+    if kind == "fifo":
+        os.mkfifo(neighbour)  # reading it would block forever
+    elif kind == "device-symlink":
+        neighbour.symlink_to("/dev/zero")  # reading it would never end
+    else:
+        neighbour.mkdir()
+    path = _aws(tmp_path, "beta", "222222222222", "ctx-b", "B" * 32)
+    assert plan_cmd.main(["--config-file", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "Pulumi.neighbour.yaml" in line and ("not a regular file" in line or "is a directory" in line), line

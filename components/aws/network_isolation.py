@@ -21,8 +21,17 @@ import pulumi
 import pulumi_aws as aws
 
 ENDPOINT_SERVICES = ("secretsmanager", "kms", "sts")
-# Value reads and writes; metadata (DescribeSecret) stays reachable for Pulumi.
-DATA_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+# Everything that reads a value or changes which value is served: a new value
+# (PutSecretValue, UpdateSecret with SecretString), a moved AWSCURRENT label
+# (UpdateSecretVersionStage), a rotation started by hand (RotateSecret).
+# Metadata (DescribeSecret, TagResource) stays reachable for Pulumi.
+DATA_ACTIONS = (
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:RotateSecret",
+)
 
 
 def secret_resource_policy(endpoint_ids: Sequence[str], writer_arns: Sequence[str]) -> dict:

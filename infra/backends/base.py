@@ -166,6 +166,9 @@ class Backend:
     """Provider-computed outputs (ARNs, emails) the program reads; None: echo the inputs."""
     stamp_metadata: Callable[[str, Any, Catalog], list[str]] | None = None
     """Optional: write each value's rotation policy as backend metadata (``make rotation-report STAMP=1``)."""
+    unique_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Type -> the inputs that must be unique where it lives (a Vault path, a secret's name): a
+    replacement that keeps them collides with the old object, which the plan diff flags."""
     workspace: Callable[[Any], Workspace] | None = None
     """``settings -> Workspace``: how the operator's workspace gets this backend's credentials
     without a static secret; None: the backend cannot run under ``make operator`` yet."""

@@ -163,6 +163,13 @@ BACKEND = Backend(
     ci_inputs=("aws-role-arn", "aws-region", "eks-cluster-name"),
     mock=_mock,
     workspace=_workspace,
+    unique_on={
+        "aws:secretsmanager/secret:Secret": ("name",),
+        "aws:iam/role:Role": ("name",),
+        "aws:iam/policy:Policy": ("name",),
+        "aws:kms/alias:Alias": ("name",),
+        "aws:cfg/rule:Rule": ("name",),
+    },
     billed={
         "aws:secretsmanager/secret:Secret": lambda i: {"secret-months": 1 + len(i.get("replicas") or [])},
         "aws:kms/key:Key": lambda i: {"kms-key-months": 1},

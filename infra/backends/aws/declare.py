@@ -5,6 +5,7 @@ Turns ``AwsSettings`` and the catalog into the arguments of ``components/aws``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -44,6 +45,17 @@ def declare(
     if unknown:  # before anything is declared
         reject("awsRotationLambdaArns", sorted(unknown), f"names no catalog group (allowed: {', '.join(secrets.by_group)})")
     app = secrets.app
+    eso_role = f"arn:{settings.partition}:iam::{settings.account_id}:role/{app.resource_name(environment, 'eso')}"
+    if eso_role in settings.secret_writer_arns:
+        # Exempting the role that reads the values would void the network isolation for exactly the
+        # credentials it is meant to contain.
+        reject("awsSecretWriterArns", eso_role, "is ESO's own role (allowed: operators and CI roles that write values, never the reader)")
+    # Any ESO role of this project (this environment's or another's, here in one account) as a key
+    # administrator could rewrite the key policy or schedule the key's deletion.
+    eso_roles = re.compile(rf"arn:[a-z-]+:iam::[0-9]{{12}}:role/(?:[^/]+/)*{re.escape(app.name)}-[a-z0-9-]+-eso")
+    for arn in settings.kms_admin_arns:
+        if eso_roles.fullmatch(arn):
+            reject("awsKmsAdminArns", arn, "is an ESO role of this project (allowed: administrators who never read values)")
     stack_tags = tags(app, environment)
     # allowed_account_ids makes the provider refuse credentials of any other
     # account: one environment's run can never touch another's account.

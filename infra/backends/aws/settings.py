@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, model_validator
@@ -43,6 +46,7 @@ class ExistingEndpoints:
 # Partitions by region prefix (AWS "partitions.json"); the first match wins.
 _PARTITIONS = (
     ("cn-", "aws-cn"),
+    ("eusc-", "aws-eusc"),
     ("us-gov-", "aws-us-gov"),
     ("us-isob-", "aws-iso-b"),
     ("us-isof-", "aws-iso-f"),
@@ -55,6 +59,18 @@ OIDC_PROVIDER_ARN = (
     r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):oidc-provider/"
     r"(?P<issuer>oidc\.eks\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/id/[A-Z0-9]{32})"
 )
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """The regions of the pinned AWS provider's own ``Region`` enum, read from its source without importing it
+    (importing pulumi_aws costs seconds; the enum is data)."""
+    spec = importlib.util.find_spec("pulumi_aws")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    source = (Path(spec.origin).parent / "_enums.py").read_text()
+    block = source.split("class Region(", 1)[1].split("\nclass ", 1)[0]
+    return frozenset(re.findall(r'^\s+[A-Z0-9_]+ = "([a-z0-9-]+)"', block, re.M))
 
 
 def partition_of(region: str) -> str:
@@ -155,6 +171,19 @@ class AwsSettings(BackendSettings):
             for arn in arns:
                 if not arn.startswith(f"arn:{self.partition}:iam::{self.account_id}:"):
                     reject(key, arn, f"is not of this account (allowed: arn:{self.partition}:iam::{self.account_id}:role/...)")
+        if self.region not in known_regions():
+            reject("awsRegion", self.region, f"is not a region the pinned AWS provider knows (allowed: {', '.join(sorted(known_regions()))})")
+        if self.vpc_endpoints is AwsVpcEndpoints.NONE:
+            # Set without the mode, these would render no resource policy: a protection silently void.
+            for key, value in (
+                ("awsVpcEndpointIds", self.vpc_endpoint_ids),
+                ("awsSecretWriterArns", self.secret_writer_arns),
+                ("awsVpcId", self.vpc_id),
+                ("awsVpcSubnetIds", self.vpc_subnet_ids),
+                ("awsVpcSecurityGroupIds", self.vpc_security_group_ids),
+            ):
+                if value:
+                    reject(key, list(value) if isinstance(value, tuple) else value, "is set but awsVpcEndpoints is none, so it protects nothing (allowed: set awsVpcEndpoints to create or existing, or remove it)")
         if self.vpc_endpoints is AwsVpcEndpoints.CREATE:
             for key, value in (("awsVpcId", self.vpc_id), ("awsVpcSubnetIds", self.vpc_subnet_ids), ("awsVpcSecurityGroupIds", self.vpc_security_group_ids)):
                 if not value:
@@ -180,9 +209,11 @@ class AwsSettings(BackendSettings):
 
     def exclusive(self) -> list[Claim]:
         if isinstance(self.trust, Irsa):
-            # The role trusts this provider: another environment on it could assume the role.
+            # The role trusts this issuer: another environment's cluster with the same issuer could
+            # assume the role, whichever account registered the provider (the ARN's account is
+            # only who registered it; the issuer is who signs the tokens).
             arn = self.trust.oidc_provider_arn
-            claims = [Claim("awsOidcProviderArn", f"oidc/{arn}", arn, "the OIDC provider of this environment's own cluster")]
+            claims = [Claim("awsOidcProviderArn", f"oidc-issuer/{self.trust.issuer.lower()}", arn, "the OIDC issuer of this environment's own cluster")]
         else:
             cluster = f"eks/{self.account_id}/{self.region}/{self.trust.cluster_name}"
             claims = [Claim("awsEksClusterName", cluster, self.trust.cluster_name, "this environment's own EKS cluster")]

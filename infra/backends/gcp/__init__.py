@@ -118,5 +118,10 @@ BACKEND = Backend(
     ci_inputs=("gcp-workload-identity-provider", "gcp-service-account", "gke-cluster-name", "gke-cluster-location", "gke-cluster-project"),
     mock=_mock,
     workspace=_workspace,
+    unique_on={
+        "gcp:secretmanager/secret:Secret": ("project", "secretId"),
+        "gcp:serviceaccount/account:Account": ("project", "accountId"),
+        "gcp:pubsub/topic:Topic": ("project", "name"),
+    },
     billed={"gcp:secretmanager/secret:Secret": _billed_secret},
 )

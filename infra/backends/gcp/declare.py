@@ -26,6 +26,13 @@ def store_provider(settings: GcpSettings, eso: ServiceAccount = ESO_SERVICE_ACCO
     return {"gcpsm": {"projectID": settings.project, "auth": {"workloadIdentity": workload_identity}}}
 
 
+def gsa_account_id(environment: str) -> str:
+    """``eso-<env>``, lengthened to GCP's minimum of 6 characters for a one-letter environment
+    (unchanged for every longer one, so no deployed account is renamed)."""
+    account = f"eso-{environment}"
+    return account if len(account) >= 6 else f"{account}-gsa"
+
+
 def declare(
     environment: str, settings: GcpSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
 ) -> Declared:
@@ -58,7 +65,7 @@ def declare(
             pool_project=settings.pool_project,
             secret_ids=stored.secret_ids,
             eso=eso,
-            gsa_account_id=None if direct else f"eso-{environment}",
+            gsa_account_id=None if direct else gsa_account_id(environment),
             gsa_display_name=f"External Secrets Operator ({environment})",
             gsa_description=f"Reads {app.subject(environment)} secrets, one binding per secret",
             pool_project_number=settings.project_number if direct else None,

@@ -143,4 +143,11 @@ BACKEND = Backend(
     ci_inputs=("vault-addr", "vault-jwt-role"),
     stamp_metadata=_stamp_metadata,
     workspace=_workspace,
+    unique_on={
+        "vault:index/audit:Audit": ("path",),
+        "vault:index/mount:Mount": ("path",),
+        "vault:index/authBackend:AuthBackend": ("path",),
+        "vault:index/policy:Policy": ("name",),
+        "vault:kubernetes/authBackendRole:AuthBackendRole": ("backend", "roleName"),
+    },
 )

@@ -77,10 +77,10 @@ def declare(
             # One device per environment, even when environments share a server.
             audit_path=app.resource_name(environment, audit.type.value) if audit else None,
             policy_source=f"the {PROJECT} catalog",
+            # History is bounded by count only: KV v2's delete_version_after also expires the
+            # *current* version of a value nobody rewrote in time, and ESO then stops syncing it.
             kv_max_versions=KV_MAX_VERSIONS,
-            # Rotation needs history and care: keep enough versions to roll back a
-            # bad rotation, drop versions older than twice the longest maximum age.
-            kv_delete_version_after_seconds=2 * max(e.rotation.max_age_days for e in secrets) * 86400,
+            kv_delete_version_after_seconds=0,
             labels=app.labels,
         ),
         opts=pulumi.ResourceOptions(providers={"vault": provider, "kubernetes": k8s_provider}),
