@@ -379,3 +379,26 @@ def test_a_replacement_that_would_collide_with_the_old_object_is_flagged():
     head = render_named(VAULT_NAME, vaultAuditTarget="/vault/logs/elsewhere.log")
     (change,) = [c for c in plandiff.diff(base.resources, head.resources).update if c.type == "vault:index/audit:Audit"]
     assert change.replace and any(n.startswith("cannot succeed as planned: both would hold path") for n in change.notes)
+
+
+# --- one project number per project -----------------------------------------------------------------
+
+POOL = {"gcpIdentity": "direct", "gcpProjectNumber": "111111111111", "gcpClusterProject": "aragora-pool-proj"}
+
+
+def test_the_pool_principal_names_the_cluster_projects_number_not_the_secrets_projects():
+    plan = render_named(GCP_NAME, **POOL, gcpClusterProjectNumber="222222222222")
+    members = {r["inputs"]["member"] for r in plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")}
+    assert members and all("/projects/222222222222/" in m and "aragora-pool-proj.svc.id.goog" in m for m in members)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({**POOL}, "missing"),
+        ({**POOL, "gcpClusterProjectNumber": "111111111111"}, "each project's own number"),
+        ({"gcpClusterProjectNumber": "222222222222", "gcpClusterProject": ""}, "without a gcpClusterProject"),
+    ],
+)
+def test_one_number_for_two_projects_is_refused(changes, words):
+    _refused(GCP_NAME, "gcpClusterProjectNumber", words, **changes)

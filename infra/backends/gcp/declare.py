@@ -68,7 +68,7 @@ def declare(
             gsa_account_id=None if direct else gsa_account_id(environment),
             gsa_display_name=f"External Secrets Operator ({environment})",
             gsa_description=f"Reads {app.subject(environment)} secrets, one binding per secret",
-            pool_project_number=settings.project_number if direct else None,
+            pool_project_number=settings.pool_project_number if direct else None,
         ),
         opts=opts,
     )

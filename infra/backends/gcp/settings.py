@@ -53,6 +53,9 @@ class GcpSettings(BackendSettings):
         "a Google service account email, e.g. aragora-deployer@my-project.iam.gserviceaccount.com",
         optional=True,
     ) = Field(alias="gcpDeployerServiceAccount")
+    cluster_project_number: text(
+        r"[1-9][0-9]{5,19}", "the GKE cluster project's number, digits only, e.g. 123456789012", optional=True
+    ) = Field(alias="gcpClusterProjectNumber")
     rotation_start: text(
         r"20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z",
         "the first rotation time, RFC 3339 in UTC, e.g. 2027-01-04T09:00:00Z",
@@ -67,6 +70,14 @@ class GcpSettings(BackendSettings):
             reject("gcpProjectNumber", "", "is missing (required when gcpIdentity is direct)")
         if self.rotation_start and self.project_number is None:
             reject("gcpProjectNumber", "", "is missing (required with gcpRotationStart: the Secret Manager service agent is named by it)")
+        separate_pool = bool(self.cluster_project) and self.cluster_project != self.project
+        if self.cluster_project_number and not separate_pool:
+            reject("gcpClusterProjectNumber", self.cluster_project_number, "is set without a gcpClusterProject other than gcpProject (allowed: only then; else gcpProjectNumber is the number)")
+        if self.identity is GcpIdentity.DIRECT and separate_pool and self.cluster_project_number is None:
+            # The Workload Identity principal names the pool project's number; gcpProjectNumber is the secrets project's.
+            reject("gcpClusterProjectNumber", "", "is missing (required with gcpIdentity direct when gcpClusterProject differs from gcpProject: the pool is that project's)")
+        if separate_pool and self.cluster_project_number and self.cluster_project_number == self.project_number:
+            reject("gcpClusterProjectNumber", self.cluster_project_number, "is gcpProjectNumber too, but the two projects differ (allowed: each project's own number)")
         if self.cluster_name and not self.cluster_location:
             reject("gcpClusterLocation", "", "is missing (required when gcpClusterName is set)")
         key = re.fullmatch(KMS_KEY, self.kms_key_name or "", re.ASCII)
@@ -91,6 +102,11 @@ class GcpSettings(BackendSettings):
             gsa = self.deployer_service_account
             claims.append(Claim("gcpDeployerServiceAccount", f"gsa/{gsa}", gsa, "a deployer service account of this environment's own"))
         return claims
+
+    @property
+    def pool_project_number(self) -> str | None:
+        """Number of the project whose Workload Identity pool the cluster uses."""
+        return self.cluster_project_number or self.project_number
 
     @property
     def pool_project(self) -> str:
