@@ -38,6 +38,14 @@ def _write(directory: Path, stack: str, base: dict, **changes) -> Path:
     return path
 
 
+def _gcp(directory: Path, stack: str, **changes) -> Path:
+    """A GCP stack; a separate pool project gets its own number (direct mode names it)."""
+    project = changes.get("gcpProject", GCP[f"{P}:gcpProject"])
+    if changes.get("gcpClusterProject") and changes["gcpClusterProject"] != project:
+        changes.setdefault("gcpClusterProjectNumber", str(100000000000 + sum(map(ord, changes["gcpClusterProject"]))))
+    return _write(directory, stack, GCP, **changes)
+
+
 def _refused(path: Path, stack: str, key: str, other: str) -> str:
     with pytest.raises(ConfigError) as err:
         render(stack, path)
@@ -90,8 +98,8 @@ def test_a_deployer_role_of_another_account_is_refused(tmp_path):
 
 def test_one_deployer_service_account_for_two_gcp_environments_is_refused(tmp_path):
     gsa = "deployer@shared-proj.iam.gserviceaccount.com"
-    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="pool-a-proj", gcpDeployerServiceAccount=gsa)
-    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="pool-b-proj", gcpDeployerServiceAccount=gsa)
+    _gcp(tmp_path, "alpha", kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="pool-a-proj", gcpDeployerServiceAccount=gsa)
+    path = _gcp(tmp_path, "beta", kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="pool-b-proj", gcpDeployerServiceAccount=gsa)
     _refused(path, "beta", "gcpDeployerServiceAccount", "alpha")
 
 
@@ -105,24 +113,24 @@ def test_two_pod_identity_stacks_on_one_eks_cluster_are_refused(tmp_path):
 
 
 def test_one_gcp_project_for_two_environments_secrets_is_refused(tmp_path):
-    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpClusterProject="pool-a-proj")
-    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpClusterProject="pool-b-proj")
+    _gcp(tmp_path, "alpha", kubeContext="ctx-a", gcpClusterProject="pool-a-proj")
+    path = _gcp(tmp_path, "beta", kubeContext="ctx-b", gcpClusterProject="pool-b-proj")
     _refused(path, "beta", "gcpProject", "alpha")
 
 
 def test_one_workload_identity_pool_for_two_environments_is_refused(tmp_path):
-    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="shared-pool")
-    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="shared-pool")
+    _gcp(tmp_path, "alpha", kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="shared-pool")
+    path = _gcp(tmp_path, "beta", kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="shared-pool")
     _refused(path, "beta", "gcpClusterProject", "alpha")
     # The pool of a project without gcpClusterProject is that project's own.
-    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="shared-pool", gcpClusterProject="")
+    path = _gcp(tmp_path, "beta", kubeContext="ctx-b", gcpProject="shared-pool", gcpClusterProject="")
     with pytest.raises(ConfigError, match=r"is also stack alpha's"):
         render("beta", path)
 
 
 def test_distinct_gcp_projects_and_pools_are_allowed(tmp_path):
-    _write(tmp_path, "alpha", GCP, kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="pool-a-proj")
-    path = _write(tmp_path, "beta", GCP, kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="pool-b-proj")
+    _gcp(tmp_path, "alpha", kubeContext="ctx-a", gcpProject="secrets-a-proj", gcpClusterProject="pool-a-proj")
+    path = _gcp(tmp_path, "beta", kubeContext="ctx-b", gcpProject="secrets-b-proj", gcpClusterProject="pool-b-proj")
     assert render("beta", path).one("pulumi:providers:gcp")["inputs"]["project"] == "secrets-b-proj"
 
 
