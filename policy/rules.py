@@ -77,7 +77,11 @@ def _backend_rules() -> tuple[list[ResourceValidationPolicy], tuple[str, ...]]:
     """Every backend's rules and value-writing types, from ``infra/backends/<name>/policy.py``.
 
     Loaded by path, not imported: importing ``infra.backends`` would need the
-    project's own dependencies, which this virtualenv does not have.
+    project's own dependencies, which this virtualenv does not have (it has
+    pulumi-policy and the standard library). Each file defines ``build(kit)``,
+    which receives the helpers below and returns its rules, and
+    ``VALUE_TYPES``, the types that would put a secret value into the stack
+    (refused by ``no-secret-values``).
     """
     kit = SimpleNamespace(rule=_rule, document=_document, statements=_statements, stack_of=_stack, as_list=_as_list)
     found: list[ResourceValidationPolicy] = []

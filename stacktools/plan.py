@@ -124,6 +124,20 @@ def write(plan: Plan, out: Path) -> str | None:
     return graph.write(plan.resources, f"{PROJECT}/{plan.stack}", out)
 
 
+def _base_file(base_dir: Path, name: str, kind: type, *, required: bool = False) -> Any:
+    """A JSON file of an earlier ``--out``: None when optional and absent, else its value of ``kind``."""
+    path = base_dir / name
+    if not required and not path.exists():
+        return None
+    try:
+        value = json.loads(path.read_text())
+        if not isinstance(value, kind):
+            raise ValueError(f"not a JSON {kind.__name__}")
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"--diff: cannot read {base_dir}/{name} ({type(err).__name__})") from None
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacktools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -154,27 +168,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     try:
-        base = json.loads((args.diff / "resources.json").read_text()) if args.diff else None
-    except (OSError, ValueError) as err:
-        print(f"error: --diff: cannot read {args.diff}/resources.json ({type(err).__name__})", file=sys.stderr)
+        base = _base_file(args.diff, "resources.json", list, required=True) if args.diff else None
+        # outputs.json and cost.json are optional: a base from an older version has neither.
+        base_outputs = _base_file(args.diff, "outputs.json", dict) if args.diff else None
+        base_cost = _base_file(args.diff, "cost.json", dict) if args.diff else None
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    base_cost = base_outputs = None
-    if args.diff and (args.diff / "outputs.json").exists():
-        try:
-            base_outputs = json.loads((args.diff / "outputs.json").read_text())
-            if not isinstance(base_outputs, dict):
-                raise ValueError("not an object")
-        except (OSError, ValueError) as err:
-            print(f"error: --diff: cannot read {args.diff}/outputs.json ({type(err).__name__})", file=sys.stderr)
-            return 2
-    if args.diff and (args.diff / "cost.json").exists():
-        try:
-            base_cost = json.loads((args.diff / "cost.json").read_text())
-            if not isinstance(base_cost, dict):
-                raise ValueError("not an object")
-        except (OSError, ValueError) as err:
-            print(f"error: --diff: cannot read {args.diff}/cost.json ({type(err).__name__})", file=sys.stderr)
-            return 2
     try:
         plan = render(args.stack, args.config_file)
     except ConfigError as err:

@@ -47,6 +47,18 @@ def test_promtool_accepts_the_rendered_rules(stack, tmp_path):
     assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
 
 
+def _promtool_tests(tmp_path, rule: dict, groups: list[dict]) -> None:
+    """``promtool test rules`` of the rendered rule, each group its own input series at a 1m interval."""
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", **g} for g in groups],
+    }))
+    result = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def _expected(rule: dict, alert: str, labels: dict) -> dict:
     """The alert as Prometheus would send it: our labels, the rule's labels, its annotations with labels filled in."""
     (r,) = [r for r in rule["spec"]["groups"][0]["rules"] if r["alert"] == alert]
@@ -170,14 +182,7 @@ def test_a_periodic_external_secret_that_stops_syncing_alerts_after_twice_its_in
         groups.append({"input_series": [s for n in on_change for s in (syncs(n, until=1), ready(n))], "alert_rule_test": [
             {"eval_time": f"{run - 1}m", "alertname": alert, "exp_alerts": []},
         ]})
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump({
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", **g} for g in groups],
-    }))
-    result = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
+    _promtool_tests(tmp_path, rule, groups)
 
 
 @pytest.mark.parametrize("stack", ALERTING)
@@ -198,14 +203,7 @@ def test_failing_provider_calls_alert_while_the_last_value_is_still_served_and_s
         {"input_series": [{"series": calls.format("error"), "values": "0 1 2 2x57"}],
          "alert_rule_test": [{"eval_time": f"{m}m", "alertname": alert, "exp_alerts": []} for m in (5, 12, 30)]},
     ]
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump({
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", **g} for g in groups],
-    }))
-    result = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
+    _promtool_tests(tmp_path, rule, groups)
 
 
 def _slug(heading: str) -> str:

@@ -29,13 +29,18 @@ def _diff_text(name: str, *added: SecretEntry) -> tuple[str, object, object]:
     return plandiff.render_text(plandiff.diff(base.resources, head.resources), (base.outputs, head.outputs), stack), base, head
 
 
+def _external_secret_with(plan, entry: SecretEntry) -> dict:
+    (external,) = [r for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret") if any(
+        d["secretKey"] == entry.env_var for d in r["inputs"]["spec"]["data"])]
+    return external
+
+
 @pytest.mark.parametrize("name", ONE_PER_BACKEND)
 @pytest.mark.parametrize("kind", list(NEW))
 def test_an_appended_value_shows_its_secret_key_and_remote_key_in_full(name, kind):
     entry = NEW[kind]
     text, _, head = _diff_text(name, entry)
-    (external,) = [r for r in head.of_type("kubernetes:external-secrets.io/v1:ExternalSecret") if any(
-        d["secretKey"] == entry.env_var for d in r["inputs"]["spec"]["data"])]
+    external = _external_secret_with(head, entry)
     (item,) = [d for d in external["inputs"]["spec"]["data"] if d["secretKey"] == entry.env_var]
     line = f"    + spec.data[secretKey={entry.env_var}]: {json.dumps(item, sort_keys=True)}"
     assert line in text.splitlines(), text
@@ -47,8 +52,7 @@ def test_an_appended_value_shows_its_secret_key_and_remote_key_in_full(name, kin
 def test_up_waits_only_for_values_of_an_awaited_external_secret_and_the_diff_says_so(name, kind):
     entry = NEW[kind]
     text, _, head = _diff_text(name, entry)
-    (external,) = [r for r in head.of_type("kubernetes:external-secrets.io/v1:ExternalSecret") if any(
-        d["secretKey"] == entry.env_var for d in r["inputs"]["spec"]["data"])]
+    external = _external_secret_with(head, entry)
     awaited = (external["inputs"]["metadata"].get("annotations") or {}).get("pulumi.com/skipAwait") != "true"
     assert awaited is entry.sync.await_ready  # the catalog's sync class decides, through the annotation
     warned = [line for line in text.splitlines() if line.startswith(f"    {external['inputs']['metadata']['name']} {entry.env_var}: ")]

@@ -1,11 +1,4 @@
-"""AWS Secrets Manager: CrossGuard rules for the resources this backend declares.
-
-Loaded by ``policy/rules.py`` from this file's path (the policy pack's own
-virtualenv has pulumi-policy and the standard library only, not this
-project's packages): ``build(kit)`` receives the pack's helpers and returns
-this backend's rules; ``VALUE_TYPES`` are the resource types that would put a
-secret value into the stack, refused by the pack's ``no-secret-values``.
-"""
+"""AWS Secrets Manager: the CrossGuard rules and value-writing types of this backend (loaded by ``policy/rules.py``)."""
 
 from __future__ import annotations
 
