@@ -222,7 +222,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     common = CommonSettings.parse(dict(raw))
     _check_other_backends(raw, common.backend.value)
     backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
-    _check_context_authority(common.kube_context, backend)
+    backend.check_kube_context(common.kube_context)
     return StackConfig(environment=stack, common=common, backend=backend)
 
 
@@ -235,24 +235,6 @@ def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
         for key in backend.settings.config_keys():
             if key in raw and stackfiles.encode_value(raw[key]) != defaults.get(key, ""):
                 reject(key, raw[key], f"is a key of backend {name}, and this stack's backend is {selected} (allowed: remove it, or set backend: {name})")
-
-
-_EKS_CONTEXT = re.compile(r"arn:(?P<partition>aws[a-z-]*):eks:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):cluster/(?P<name>.+)")
-
-
-def _check_context_authority(context: str, backend: BackendSettings) -> None:
-    """An EKS cluster ARN as the context names an account and region: they must be this stack's own."""
-    match = _EKS_CONTEXT.fullmatch(context)
-    account, region = getattr(backend, "account_id", None), getattr(backend, "region", None)
-    if match is None or account is None:
-        return
-    if (match["account"], match["region"]) != (account, region):
-        reject(
-            "kubeContext",
-            context,
-            f"is an EKS cluster of account {match['account']} in {match['region']} "
-            f"(allowed: a cluster of this stack's own account {account} in {region})",
-        )
 
 
 def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -192,3 +192,7 @@ class BackendSettings(Settings):
     def exclusive(self) -> list[Claim]:
         """What no other environment of the project may also use (``infra.separation``)."""
         return []
+
+    def check_kube_context(self, context: str) -> None:
+        """Refuse a ``kubeContext`` that names another authority than this backend's (e.g. another
+        account's EKS cluster), with ``reject``; most contexts are plain names and pass."""

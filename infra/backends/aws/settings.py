@@ -73,6 +73,9 @@ def known_regions() -> frozenset[str]:
     return frozenset(re.findall(r'^\s+[A-Z0-9_]+ = "([a-z0-9-]+)"', block, re.M))
 
 
+_EKS_CONTEXT = re.compile(r"arn:aws[a-z-]*:eks:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):cluster/.+")
+
+
 def partition_of(region: str) -> str:
     """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ``aws-iso*``)."""
     return next((p for prefix, p in _PARTITIONS if region.startswith(prefix)), "aws")
@@ -206,6 +209,17 @@ class AwsSettings(BackendSettings):
         if self.vpc_endpoints is AwsVpcEndpoints.EXISTING:
             return ExistingEndpoints(self.vpc_endpoint_ids)
         return None
+
+    def check_kube_context(self, context: str) -> None:
+        # An EKS cluster ARN as the context names an account and region: they must be this stack's own.
+        match = _EKS_CONTEXT.fullmatch(context)
+        if match and (match["account"], match["region"]) != (self.account_id, self.region):
+            reject(
+                "kubeContext",
+                context,
+                f"is an EKS cluster of account {match['account']} in {match['region']} "
+                f"(allowed: a cluster of this stack's own account {self.account_id} in {self.region})",
+            )
 
     def exclusive(self) -> list[Claim]:
         if isinstance(self.trust, Irsa):
