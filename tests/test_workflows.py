@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from stacktools import matrix
-from tests.support import ROOT, STACKS, render
+from tests.support import ROOT, STACKS, render, run_main
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github/actions").glob("*/action.yml"))
@@ -27,8 +27,9 @@ def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / name), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
 
-def _python(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def _matrix(*args: str):
+    """CI's ``python -m stacktools.matrix`` (its main, in this process)."""
+    return run_main(matrix.main, list(args))
 
 
 def _load(path: Path) -> dict:
@@ -133,7 +134,7 @@ def test_deploy_runs_every_stack_one_at_a_time_in_deploy_order_in_its_own_enviro
 
 
 def test_the_stack_matrix_is_every_stack_file_in_deploy_wave_order():
-    listed = json.loads(_python("-m", "stacktools.matrix").stdout)
+    listed = json.loads(_matrix().stdout)
     assert sorted(listed) == sorted(STACKS)
     waves = [int(render(s).setting("deployWave")) for s in listed]
     assert waves == sorted(waves)
@@ -141,14 +142,14 @@ def test_the_stack_matrix_is_every_stack_file_in_deploy_wave_order():
 
 @pytest.mark.parametrize("hour", [0, matrix.DAILY_HOUR, 13])
 def test_drift_checks_hourly_stacks_every_hour_and_daily_ones_once_a_day(hour):
-    listed = json.loads(_python("-m", "stacktools.matrix", "--drift-hour", str(hour)).stdout)
-    expected = [s for s in json.loads(_python("-m", "stacktools.matrix").stdout)
+    listed = json.loads(_matrix("--drift-hour", str(hour)).stdout)
+    expected = [s for s in json.loads(_matrix().stdout)
                 if render(s).setting("driftCheck") == "hourly" or hour == matrix.DAILY_HOUR]
     assert listed == expected
 
 
 def test_the_matrix_refuses_a_stack_without_a_stack_file():
-    result = _python("-m", "stacktools.matrix", "--stack", "no-such-stack")
+    result = _matrix("--stack", "no-such-stack")
     assert result.returncode == 2 and "no stack 'no-such-stack'" in result.stderr
 
 
