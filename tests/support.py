@@ -83,8 +83,19 @@ def doc(resource: dict, key: str) -> dict:
 def configured(stack: str, key: str, config_file: Path | None = None) -> str:
     """The value a stack runs with, as the CLI hands it over: its stack file's, else the project default.
 
-    Read through the same loader as the plan (``infra.stackfiles``)."""
-    return stackfiles.stack_config(stack, config_file)[f"aragora-secrets:{key}"]
+    Read through the same loader as the plan (``infra.stackfiles``), once per file and version:
+    collection asks this of every shipped configuration many times."""
+    path = config_file or stackfiles.stack_file(stack)
+    try:
+        version = path.stat().st_mtime_ns
+    except OSError:
+        version = None  # stack_config reports it
+    return _stack_config(stack, str(config_file) if config_file else None, version)[f"aragora-secrets:{key}"]
+
+
+@cache
+def _stack_config(stack: str, config_file: str | None, version: int | None) -> dict[str, str]:
+    return stackfiles.stack_config(stack, Path(config_file) if config_file else None)
 
 
 def settings(model, **values: Any):
