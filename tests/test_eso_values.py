@@ -166,7 +166,7 @@ BASELINE = helm_values(ExternalSecretsOperatorArgs(chart_version="2.9.0"))
 GUARDED = (*RECONCILERS, "serviceAccount", "networkPolicy", "crds", "installCRDs", "hostNetwork")
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.dictionaries(st.sampled_from(SEGMENTS), TREES, max_size=4))
 def test_no_accepted_values_change_what_the_project_hardens(values):
     if eso_values.problems(values):

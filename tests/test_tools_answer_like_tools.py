@@ -72,7 +72,7 @@ def no_cloud(tmp_path, monkeypatch):
 def test_no_command_line_makes_a_tool_print_a_traceback(tool, no_cloud):
     main, fixed, flags = TOOLS[tool]
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True)
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True)
     @given(_command(flags))
     def run(argv):
         _check(main, fixed, argv, no_cloud)
