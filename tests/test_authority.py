@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from infra import config, separation, stackfiles
@@ -403,3 +403,41 @@ def test_the_pool_principal_names_the_cluster_projects_number_not_the_secrets_pr
 )
 def test_one_number_for_two_projects_is_refused(changes, words):
     _refused(GCP_NAME, "gcpClusterProjectNumber", words, **changes)
+
+
+# --- a context that names a cluster names an authority ------------------------------------------------
+
+ACCOUNTS = st.sampled_from([ACCOUNT, "999999999999", "111111111111"])
+REGIONS = st.sampled_from(sorted(r for r in known_regions() if partition_of(r) == "aws"))
+
+
+@given(ACCOUNTS, REGIONS, st.from_regex(r"[a-zA-Z][a-zA-Z0-9_-]{0,20}", fullmatch=True))
+@example(ACCOUNT, REGION, "aragora")  # accepted: both outcomes are always exercised
+@example("999999999999", REGION, "aragora")
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_an_eks_context_is_accepted_exactly_when_it_names_the_stacks_own_account_and_region(account, region, cluster):
+    context = f"arn:aws:eks:{region}:{account}:cluster/{cluster}"
+    message = _error(AWS_NAME, kubeContext=context)
+    assert (message is None) is (account == ACCOUNT and region == REGION), message
+    if message:
+        assert message.startswith(f"{PROJECT}:kubeContext: ")
+
+
+GCP_CFG = _parse(GCP_NAME)
+
+
+@given(
+    st.sampled_from([GCP_CFG.backend.pool_project, "another-proj-1", "aragora-other-9"]),
+    st.sampled_from(["us-east1", "europe-west4", "us-central1-a"]),
+    st.sampled_from(["aragora", "shared", "c1"]),
+)
+@example(GCP_CFG.backend.pool_project, GCP_CFG.backend.cluster_location or "us-east1", GCP_CFG.backend.cluster_name or "aragora")
+@example("another-proj-1", "us-east1", "aragora")
+@settings(max_examples=30, deadline=None, derandomize=True)
+def test_a_gke_context_must_name_the_stacks_own_cluster_project(project, location, cluster):
+    context = f"gke_{project}_{location}_{cluster}"
+    message = _error(GCP_NAME, kubeContext=context)
+    own_project = project == GCP_CFG.backend.pool_project
+    named = {"gcpClusterLocation": GCP_CFG.backend.cluster_location, "gcpClusterName": GCP_CFG.backend.cluster_name}
+    same_cluster = all(not mine or mine == theirs for mine, theirs in zip(named.values(), (location, cluster), strict=True))
+    assert (message is None) is (own_project and same_cluster), message

@@ -27,6 +27,9 @@ KMS_KEY = (
 )
 
 
+_GKE_CONTEXT = re.compile(r"gke_(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])_(?P<location>[a-z]+-[a-z]+[0-9](?:-[a-z])?)_(?P<cluster>[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)")
+
+
 class GcpSettings(BackendSettings):
     name: ClassVar[str] = "gcp"
     store_name: ClassVar[str] = "gcp-secret-manager"
@@ -107,6 +110,18 @@ class GcpSettings(BackendSettings):
     def pool_project_number(self) -> str | None:
         """Number of the project whose Workload Identity pool the cluster uses."""
         return self.cluster_project_number or self.project_number
+
+    def check_kube_context(self, context: str) -> None:
+        # gcloud names a GKE context gke_<project>_<location>_<cluster>: it must be this stack's cluster project
+        # (and cluster, where named), or the stack applies into a cluster another identity pool serves.
+        match = _GKE_CONTEXT.fullmatch(context)
+        if match is None:
+            return
+        if match["project"] != self.pool_project:
+            reject("kubeContext", context, f"is a GKE cluster of project {match['project']} (allowed: a cluster of {self.pool_project}, this stack's cluster project)")
+        for key, mine, theirs in (("gcpClusterLocation", self.cluster_location, match["location"]), ("gcpClusterName", self.cluster_name, match["cluster"])):
+            if mine and mine != theirs:
+                reject("kubeContext", context, f"names {theirs} but {key} is {mine} (allowed: the cluster this stack's store names)")
 
     @property
     def pool_project(self) -> str:
