@@ -28,3 +28,13 @@ def dev_server(workdir: Path) -> Iterator[tuple[str, str]]:
     argv = [binary, "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"]
     with server(argv, lambda: client.sys.is_initialized() and not client.sys.is_sealed(), workdir, "bao", env):
         yield address, token
+
+
+@contextmanager
+def kv_v2_server(workdir: Path, mount: str) -> Iterator[tuple[hvac.Client, dict[str, str]]]:
+    """A dev server whose ``mount`` is a fresh KV v2 engine: ``(root client, VAULT_ADDR/VAULT_TOKEN env)``."""
+    with dev_server(workdir) as (address, token):
+        client = hvac.Client(url=address, token=token, timeout=5)
+        client.sys.disable_secrets_engine(mount)
+        client.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+        yield client, {"VAULT_ADDR": address, "VAULT_TOKEN": token}

@@ -14,12 +14,11 @@ import subprocess
 import sys
 
 import boto3
-import hvac
 import pytest
 
 from infra import catalog
 from tests.moto_server import moto_server
-from tests.openbao import dev_server
+from tests.openbao import kv_v2_server
 from tests.support import PLANS, ROOT, plans_of, render
 
 AWS_NAME = plans_of("aws")[0]
@@ -93,15 +92,12 @@ def test_aws_without_credentials_is_one_line_naming_the_variables(aws):
 @pytest.fixture(scope="module")
 def vault(tmp_path_factory):
     plan = render(*PLANS[VAULT_NAME])
-    with dev_server(tmp_path_factory.mktemp("bao-check")) as (address, token):
-        client = hvac.Client(url=address, token=token, timeout=5)
-        mount = plan.setting("vaultKvMount")
-        client.sys.disable_secrets_engine(mount)
-        client.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+    mount = plan.setting("vaultKvMount")
+    with kv_v2_server(tmp_path_factory.mktemp("bao-check"), mount) as (client, env):
         for group in CAT.by_group:
             if group != EMPTY_GROUP:
                 client.secrets.kv.v2.create_or_update_secret(path=CAT.app.grouped_path(plan.stack, group), secret=_document(group), mount_point=mount)
-        yield {"VAULT_ADDR": address, "VAULT_TOKEN": token}, client, mount, plan.stack
+        yield env, client, mount, plan.stack
 
 
 def test_vault_lists_exactly_the_values_the_backend_lacks_and_exits_1(vault):

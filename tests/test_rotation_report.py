@@ -19,7 +19,7 @@ import pytest
 
 from infra import catalog
 from tests.moto_server import moto_server
-from tests.openbao import dev_server
+from tests.openbao import kv_v2_server
 from tests.support import PLANS, ROOT, plans_of, render
 
 AWS_NAME = plans_of("aws")[0]
@@ -77,14 +77,11 @@ def test_aws_fresh_values_pass_but_a_missing_one_still_fails(aws):
 @pytest.fixture(scope="module")
 def vault(tmp_path_factory):
     plan = render(*PLANS[VAULT_NAME])
-    with dev_server(tmp_path_factory.mktemp("bao-rotation")) as (address, token):
-        client = hvac.Client(url=address, token=token, timeout=5)
-        mount = plan.setting("vaultKvMount")
-        client.sys.disable_secrets_engine(mount)
-        client.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+    mount = plan.setting("vaultKvMount")
+    with kv_v2_server(tmp_path_factory.mktemp("bao-rotation"), mount) as (client, env):
         for group, entries in catalog.CATALOG.by_group.items():
             client.secrets.kv.v2.create_or_update_secret(path=catalog.CATALOG.app.grouped_path(plan.stack, group), secret={e.key: "v" for e in entries}, mount_point=mount)
-        yield {"VAULT_ADDR": address, "VAULT_TOKEN": token}
+        yield env
 
 
 def test_vault_a_value_older_than_its_max_age_is_overdue_and_exit_1(vault):
