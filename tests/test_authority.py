@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from functools import cache
 
 import pytest
 import yaml
@@ -27,10 +28,14 @@ VAULT_NAME = plans_of("vault")[0]
 GCP_NAME = plans_of("gcp")[0]
 
 
-def _raw(name: str, **changes) -> dict:
+@cache
+def _base(name: str) -> dict:
     stack, config_file = PLANS[name]
-    raw = config.project_keys(stackfiles.stack_config(stack, config_file))
-    return {**raw, **{k: stackfiles.encode_value(v) for k, v in changes.items()}}
+    return config.project_keys(stackfiles.stack_config(stack, config_file))
+
+
+def _raw(name: str, **changes) -> dict:
+    return {**_base(name), **{k: stackfiles.encode_value(v) for k, v in changes.items()}}
 
 
 def _parse(name: str, **changes) -> config.StackConfig:
