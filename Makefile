@@ -14,13 +14,13 @@ DEV_STAMP     := $(VENV)/.dev-installed
 .PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report check-values operator docs lock clean help
 
 help:
-	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan (no cloud, no Pulumi CLI); stacks: $(STACKS)"
+	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan and monthly cost (default: the first deploy wave); stacks: $(STACKS)"
 	@echo "make test                                        lint and the full test suite"
 	@echo "make docs                                        regenerate docs/configuration.md"
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
 	@echo "make verify STACK=...                            store and ExternalSecrets Ready, Secret key names"
-	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO chart upgrade: CRDs store only v1"
+	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO upgrade (CRDs store only v1) or adopting an installed ESO"
 	@echo "make rotation-report STACK=... [NOW=iso-time]    each value's age against its max age; exit 1 if overdue"
 	@echo "make check-values STACK=...                      every catalog value present in the backend? exit 1 listing the missing"
 	@echo "make operator OUT=dir [REPO=url] [BRANCH=main] [STATE=s3://.. SECRETS_PROVIDER=awskms://..]"
