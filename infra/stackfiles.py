@@ -163,12 +163,16 @@ def check_namespaces(keys: Any, secret_keys: Any = ()) -> None:
 
 def declared_config(project_file: Path = ROOT / "Pulumi.yaml") -> dict[str, dict[str, Any]]:
     """The project-level ``config:`` block: ``{key: {type, description, default?}}``."""
+    return copy.deepcopy(_declared_config(project_file, _version(project_file)))
+
+
+def _version(project_file: Path) -> tuple | None:
+    """Which version of the file the cache holds: a rewritten Pulumi.yaml is read again."""
     try:
         stat = project_file.stat()
-        identity = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     except OSError:
-        identity = None  # _read_yaml reports it
-    return copy.deepcopy(_declared_config(project_file, identity))
+        return None  # _read_yaml reports it
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 @functools.lru_cache(maxsize=8)
@@ -179,10 +183,12 @@ def _declared_config(project_file: Path, identity: tuple | None) -> dict[str, di
 
 
 def project_defaults(project_file: Path = ROOT / "Pulumi.yaml") -> dict[str, str]:
-    """``{namespaced key: encoded default}`` from the project-level ``config:`` block."""
+    """``{namespaced key: encoded default}`` from the project-level ``config:`` block.
+
+    Read-only over the cached parse (no deep copy): every stack parse asks for these."""
     return {
         f"{PROJECT}:{key}": encode_value(spec["default"])
-        for key, spec in declared_config(project_file).items()
+        for key, spec in _declared_config(project_file, _version(project_file)).items()
         if isinstance(spec, dict) and "default" in spec
     }
 
