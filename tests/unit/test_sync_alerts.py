@@ -8,6 +8,7 @@ from stacktools.recorder import declare
 ARGS = SyncAlertsArgs(
     rule_name="rule-z", alert_prefix="Acme", namespace="mon-x", app_namespace="app-x", required_secrets=["req-a", "req-b"], optional_secrets=["opt-c"],
     store_name="store-y", periodic_secrets=["req-a", "opt-c"], stall_window="14m", runbook_url="https://docs.example/README.md", labels={"team": "t1"}, rule_labels={"release": "kps"},
+    eso_namespace="eso-ns", controller_job="ctl-job", webhook_job="wh-job", webhooks=["v.one.example.io", "v.two.example.io"],
 )
 
 
@@ -23,7 +24,18 @@ def test_the_rule_lives_where_told_and_every_alert_names_the_given_objects():
         "AcmeSecretsNotSynced": "critical", "AcmeOptionalSecretsNotSynced": "warning", "AcmeStoreNotReady": "critical",
         "ExternalSecretsWebhookFailing": "critical", "AcmeSecretSyncErrors": "warning",
         "AcmeSecretSyncStalled": "warning", "AcmeProviderCallsFailing": "warning",
+        "ExternalSecretsControllerDown": "critical", "ExternalSecretsWebhookDown": "critical",
+        "AcmeSecretsNotReported": "critical", "AcmeSecretsFlapping": "critical",
     }
+    assert alerts["ExternalSecretsControllerDown"]["expr"] == 'absent(up{job="ctl-job",namespace="eso-ns"} == 1)'
+    assert alerts["ExternalSecretsWebhookDown"]["expr"] == 'absent(up{job="wh-job",namespace="eso-ns"} == 1)'
+    failing = alerts["ExternalSecretsWebhookFailing"]["expr"]
+    assert failing.count('name=~"v\\\\.one\\\\.example\\\\.io|v\\\\.two\\\\.example\\\\.io"') == 3 and "controller_runtime" not in failing
+    reported = alerts["AcmeSecretsNotReported"]["expr"]
+    assert 'name="req-a"' in reported and 'name="req-b"' in reported and "opt-c" not in reported
+    assert 'name=~"req-a|req-b"' in alerts["AcmeSecretsFlapping"]["expr"]
+    # ESO's own namespace label is the scrape target's: the app's namespace is selected as Prometheus renamed it.
+    assert all('namespace="app-x"' not in r["expr"].replace('exported_namespace="app-x"', "") for r in alerts.values())
     stalled = alerts["AcmeSecretSyncStalled"]["expr"]
     assert 'name=~"req-a|opt-c"' in stalled and "[14m]" in stalled and "offset 14m" in stalled
     assert all(r["labels"]["team"] == "t1" and r["annotations"]["runbook_url"].startswith("https://docs.example/README.md#alert-") for r in alerts.values())
