@@ -18,7 +18,13 @@ import pulumi_kubernetes as k8s
 
 from components import reloader
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from components.eso import CONTROLLER_JOB, VALIDATING_WEBHOOKS, WEBHOOK_JOB, ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.eso import (
+    CONTROLLER_JOB,
+    VALIDATING_WEBHOOKS,
+    WEBHOOK_JOB,
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+)
 from components.existing_eso import ExistingExternalSecretsOperator, ExistingExternalSecretsOperatorArgs
 from components.external_secrets import (
     AppExternalSecrets,

@@ -410,6 +410,22 @@ def _slug(heading: str) -> str:
 
 
 @pytest.mark.parametrize("stack", ALERTING)
+def test_the_alerts_section_names_every_metric_and_label_the_rules_read(stack):
+    """Each is there with its source's file and line; a new metric or label must be added (and sourced)."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text[text.index("\n## Alerts\n"):]
+    section = section[: section.index("\n## ", 1)]
+    exprs = [r["expr"] for r in _rule(stack)["spec"]["groups"][0]["rules"]]
+    selectors = [m for e in exprs for m in re.findall(r"([a-z_:][a-z0-9_:]*)\{([^}]*)\}", e)]
+    metrics = {m for m, _ in selectors}
+    labels = {name for _, matchers in selectors for name in re.findall(r"([a-z_][a-z0-9_]*)\s*(?:=~|!~|!=|=)", matchers)}
+    labels |= {name for e in exprs for group in re.findall(r"by \(([^)]*)\)", e) for name in re.split(r",\s*", group)}
+    assert {"up", "externalsecret_status_condition", "apiserver_admission_webhook_rejection_count"} <= metrics and "exported_namespace" in labels
+    missing = sorted(n for n in metrics | labels if f"`{n}" not in section)
+    assert not missing, f"docs/operations.md, Alerts: name and source these: {missing}"
+
+
+@pytest.mark.parametrize("stack", ALERTING)
 def test_every_alert_links_a_readme_section_that_exists(stack):
     for r in _rule(stack)["spec"]["groups"][0]["rules"]:
         url = r["annotations"]["runbook_url"]
