@@ -127,11 +127,11 @@ def _required_and_optional(plan) -> tuple[list[str], list[str]]:
     return sorted(n for n in names if must[n]), sorted(n for n in names if not must[n])
 
 
-def _healthy(plan, minutes: int, *, up: str = "1") -> list[dict]:
+def _healthy(plan, minutes: int) -> list[dict]:
     """What a healthy cluster reports: both pods up, every ExternalSecret and the store Ready."""
     t = _targets(plan)
     ns, store = plan.outputs["appNamespace"], plan.outputs["storeName"]
-    series = [{"series": _scraped("up", t[part]), "values": f"{up}x{minutes}"} for part in t]
+    series = [{"series": _scraped("up", t[part]), "values": f"1x{minutes}"} for part in t]
     for name in plan.outputs["secretNames"]:
         for status, value in (("True", 1), ("False", 0)):
             series.append({"series": _scraped("externalsecret_status_condition", t["controller"], namespace=ns, name=name,
@@ -221,8 +221,10 @@ def _eso_gone(plan, rule: dict) -> list[dict]:
     # Healthy for 20 minutes, then both Deployments deleted: every ESO series goes stale at once.
     deleted = [{**s, "values": s["values"].split("x")[0] + "x20 stale"} for s in _healthy(plan, 20)]
     # The controller crash-loops: its pod still a target, `up` 0, its gauges gone with the process.
-    crashing = _replace(_healthy(plan, 40), [{"series": _scraped("up", t["controller"]), "values": "1x10 0x30"}])
-    crashing = [s if "status_condition" not in s["series"] else {**s, "values": "1x10 stale"} if s["values"].startswith("1") else {**s, "values": "0x10 stale"} for s in crashing]
+    crashing = [
+        {**s, "values": s["values"].split("x")[0] + "x10 stale"} if "status_condition" in s["series"] else s
+        for s in _replace(_healthy(plan, 40), [{"series": _scraped("up", t["controller"]), "values": "1x10 0x30"}])
+    ]
     # Two controllers, one restarting: the other still serves, no page.
     spare = {**t["controller"], "pod": "external-secrets-5d8f7c9b4-k9v2m", "instance": "10.0.3.21:8080"}
     one_down = _replace(_healthy(plan, 20), [{"series": _scraped("up", t["controller"]), "values": "1x5 0x15"}]) + [
