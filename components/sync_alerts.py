@@ -82,6 +82,11 @@ class SyncAlertsArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """The operator's release: the webhook and scraping must exist first."""
 
+    def __post_init__(self) -> None:
+        # An empty name list would select no series: the alert could never fire.
+        if not self.webhooks:
+            raise ValueError("SyncAlertsArgs.webhooks: name at least one of ESO's validating webhooks")
+
 
 def _alert(name: str, expr: str, for_: str, severity: str, summary: str, args: SyncAlertsArgs) -> dict:
     return {
@@ -197,20 +202,23 @@ def rule_groups(args: SyncAlertsArgs) -> list[dict]:
             _absent_target(args.webhook_job, args.eso_namespace),
             "5m", "critical", "No ESO admission webhook is up (or none is scraped): stores and ExternalSecrets cannot be changed", args,
         ),
-        _alert(
-            f"{args.alert_prefix}SecretsNotReported",
-            " or ".join(
-                by_secret("max", f'absent({condition}{{{in_app},name="{n}",condition="Ready"}})') for n in args.required_secrets
-            ),
-            "10m", "critical", "ESO reports no Ready condition for ExternalSecret {{ $labels.namespace }}/{{ $labels.name }}: it is gone or not reconciled", args,
-        ),
-        _alert(
-            f"{args.alert_prefix}SecretsFlapping",
-            by_secret("max", f'changes({condition}{{{in_app},name=~"{_names(args.required_secrets)}",{not_ready}}}[{FLAP_WINDOW}])')
-            + f" >= {FLAP_CHANGES}",
-            "0m", "critical", f"ExternalSecret {{{{ $labels.namespace }}}}/{{{{ $labels.name }}}} keeps going in and out of Ready (twice or more in {FLAP_WINDOW})", args,
-        ),
     ]
+    if args.required_secrets:
+        alerts += [
+            _alert(
+                f"{args.alert_prefix}SecretsNotReported",
+                " or ".join(
+                    by_secret("max", f'absent({condition}{{{in_app},name="{n}",condition="Ready"}})') for n in args.required_secrets
+                ),
+                "10m", "critical", "ESO reports no Ready condition for ExternalSecret {{ $labels.namespace }}/{{ $labels.name }}: it is gone or not reconciled", args,
+            ),
+            _alert(
+                f"{args.alert_prefix}SecretsFlapping",
+                by_secret("max", f'changes({condition}{{{in_app},name=~"{_names(args.required_secrets)}",{not_ready}}}[{FLAP_WINDOW}])')
+                + f" >= {FLAP_CHANGES}",
+                "0m", "critical", f"ExternalSecret {{{{ $labels.namespace }}}}/{{{{ $labels.name }}}} keeps going in and out of Ready (twice or more in {FLAP_WINDOW})", args,
+            ),
+        ]
     if args.optional_secrets:
         alerts.insert(1, _alert(
             f"{args.alert_prefix}OptionalSecretsNotSynced",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from stacktools.recorder import declare
 
@@ -51,3 +53,15 @@ def test_without_periodic_secrets_there_is_no_stall_alert():
     args = SyncAlertsArgs(**{**ARGS.__dict__, "periodic_secrets": []})
     rule = declare(lambda: SyncAlerts("al", args)).one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
     assert "AcmeSecretSyncStalled" not in {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
+
+
+def test_without_required_secrets_there_is_no_unreported_or_flapping_alert():
+    args = SyncAlertsArgs(**{**ARGS.__dict__, "required_secrets": []})
+    rule = declare(lambda: SyncAlerts("al", args)).one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")["inputs"]
+    names = {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
+    assert not names & {"AcmeSecretsNotReported", "AcmeSecretsFlapping"} and "ExternalSecretsControllerDown" in names
+
+
+def test_no_webhook_names_is_refused_rather_than_an_alert_that_selects_nothing():
+    with pytest.raises(ValueError, match=r"^SyncAlertsArgs\.webhooks: "):
+        SyncAlertsArgs(**{**ARGS.__dict__, "webhooks": []})
