@@ -32,6 +32,21 @@ SERVICE_ACCOUNT = "external-secrets"
 ESO_SERVICE_ACCOUNT = ServiceAccount(NAMESPACE, SERVICE_ACCOUNT)
 """The controller's service account, created by the chart."""
 
+# What Prometheus sees of the release (chart 2.9, release named after the chart,
+# so the chart's fullname is the release name: _helpers.tpl "external-secrets.fullname").
+# The chart's ServiceMonitors set no jobLabel, so the Prometheus Operator names
+# each target's job after its Service: the controller's `<fullname>-metrics`
+# (service.yaml), the webhook's `<fullname>-webhook` (webhook-service.yaml).
+CONTROLLER_JOB = f"{CHART}-metrics"
+WEBHOOK_JOB = f"{CHART}-webhook"
+# The chart's validating webhooks (validatingwebhook.yaml), the `name` the API
+# server's admission metrics carry.
+VALIDATING_WEBHOOKS = (
+    "validate.secretstore.external-secrets.io",
+    "validate.clustersecretstore.external-secrets.io",
+    "validate.externalsecret.external-secrets.io",
+)
+
 # Small, steady controllers: requests sized from ESO's own examples, limits
 # leave headroom for a full resync after a restart.
 _RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}

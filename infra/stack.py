@@ -18,7 +18,13 @@ import pulumi_kubernetes as k8s
 
 from components import reloader
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.eso import (
+    CONTROLLER_JOB,
+    VALIDATING_WEBHOOKS,
+    WEBHOOK_JOB,
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+)
 from components.existing_eso import ExistingExternalSecretsOperator, ExistingExternalSecretsOperatorArgs
 from components.external_secrets import (
     AppExternalSecrets,
@@ -157,6 +163,11 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
                 periodic_secrets=[s.name for s in specs if s.refresh_policy is RefreshPolicy.PERIODIC],
                 stall_window=prometheus_duration(2 * go_duration_seconds(common.refresh_interval)),
                 runbook_url=common.alert_runbook_url,
+                # The chart's names (a managed release, or an external one installed with the chart's defaults).
+                eso_namespace=common.eso_account.namespace,
+                controller_job=CONTROLLER_JOB,
+                webhook_job=WEBHOOK_JOB,
+                webhooks=VALIDATING_WEBHOOKS,
                 labels=dict(label.split("=", 1) for label in common.alert_labels),
                 rule_labels=app.labels,
                 depends_on=eso_ready,
