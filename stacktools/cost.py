@@ -221,10 +221,7 @@ def render_text(est: Estimate) -> str:
         how = f"{r.keys} remote keys every {r.interval}" if r.calls else f"{r.policy}: no periodic reads"
         rows.append(f"    {r.name}: {how} -> {r.calls:,.0f} calls")
     for line in est.lines:
-        if line.price is not None:
-            price = _money(line.cost)
-        else:
-            price = line.free or "no price in the sheet"
+        price = _money(line.cost) if line.price is not None else line.free or "no price in the sheet"
         rows.append(f"    {line.unit}: {_quantity(line.quantity)} -> {price}")
     if est.free:
         resources = sum(f.resources for f in est.free)
