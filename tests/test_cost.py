@@ -25,7 +25,7 @@ from infra.durations import HOURS_PER_MONTH, go_duration_seconds
 from infra.fields import PROJECT, ConfigError
 from stacktools import cost
 from stacktools import plan as plan_cmd
-from tests.support import PLANS, STACKS, plans_of, render, render_named, run_main
+from tests.support import PLANS, ROOT, STACKS, plans_of, render, render_named, run_main
 
 ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
@@ -328,9 +328,9 @@ def test_every_type_any_stack_can_declare_has_a_price_decision(backend, walk):
     assert set(sheet["types"]) <= types, f"decisions for types no {backend} stack declares: {set(sheet['types']) - types}"
 
 
-def test_every_common_decision_is_for_a_type_some_stack_declares():
+def test_common_decisions_are_for_types_of_no_one_backend():
     sheets = cost.price_sheets()
-    backends = cost.price_sheets()["backends"]
+    backends = sheets["backends"]
     # Common types are any backend's: none of them may name a backend-specific provider package.
     for type_ in sheets["common"]["types"]:
         assert type_.split(":")[0] in ("pulumi", "kubernetes", "aragora") and not any(type_.startswith(f"{b}:") for b in backends), type_
@@ -342,7 +342,7 @@ def test_every_common_decision_is_for_a_type_some_stack_declares():
 ENDPOINTS = """
   aragora-secrets:awsVpcEndpoints: create
   aragora-secrets:awsVpcId: vpc-0abc12345def67890
-  aragora-secrets:awsVpcSubnetIds: [subnet-0abc12345def67890, subnet-0abc12345def67891, subnet-0abc12345def67892]
+  aragora-secrets:awsVpcSubnetIds: [subnet-0abc12345def67890, subnet-0abc12345def67891]
   aragora-secrets:awsVpcSecurityGroupIds: [sg-0abc12345def67890]
 """
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -366,7 +366,7 @@ def test_staging_with_vpc_endpoints_costs_more_by_the_endpoints_price(tmp_path):
     assert run_main(plan_cmd.main, ["--stack", stack, "--out", str(base)]).returncode == 0
     diff = run_main(plan_cmd.main, ["--config-file", str(with_endpoints), "--out", str(after), "--diff", str(base)])
     assert diff.returncode == 1, diff.stderr  # changes
-    # Expected from the stack file (three subnets: three AZs), the price sheet and the endpoints declared.
+    # Expected from the stack file (two subnets: two AZs), the price sheet and the endpoints declared.
     zones = len(yaml.safe_load(ENDPOINTS)["aragora-secrets:awsVpcSubnetIds"])
     unit = cost.sheet_of(cost.price_sheets(), "aws")["units"]["endpoint-az-hours"]
     endpoints = [r for r in json.loads((after / "resources.json").read_text()) if r["type"] == VPC_ENDPOINT]
@@ -383,6 +383,10 @@ def test_staging_with_vpc_endpoints_costs_more_by_the_endpoints_price(tmp_path):
     assert f"    endpoint-az-hours: {hours:,} -> ${price:,.2f}" in cost.render_text(cost.estimate(resources, after_cost["backend"]))
     before, now = before_cost["monthlyCost"], after_cost["monthlyCost"]
     assert f"Cost per month: ${before:,.2f} -> ${now:,.2f} (+${now - before:,.2f})" in diff.stdout
+    # docs/plan.md shows this very case: its line is what the diff prints, and its three endpoints are these.
+    (documented,) = re.findall(r"`(Cost per month: [^`]+)`", (ROOT / "docs" / "plan.md").read_text())
+    assert documented in diff.stdout.splitlines()
+    assert len(endpoints) == 3
 
 
 # --- What each billed hook counts (known answers) ----------------------------------------------
@@ -409,6 +413,7 @@ def test_a_rotating_kms_key_bills_the_first_two_rotations_as_key_months():
         keys = plan.of_type("aws:kms/key:Key")
         lines = {x.unit: x.quantity for x in cost.estimate(plan.resources, plan.outputs["backend"]).lines}
         rotating = sum(bool(k["inputs"].get("enableKeyRotation")) for k in keys)
+        assert rotating == len(keys)  # docs/plan.md: every key here rotates
         assert lines.get("kms-rotation-key-months", 0) == 2 * rotating
 
 
@@ -465,14 +470,25 @@ def test_counts_print_as_integers_and_free_units_say_why(name):
     assert not re.search(r"^    [a-z-]+: [0-9,]+\.00 ->", text, re.M), text
 
 
-def test_vaults_calls_say_self_hosted_not_counted(tmp_path):
-    (name,) = [n for n in PLANS if "self-hosted, not counted" in (cost.sheet_of(cost.price_sheets(), render_named(n).outputs["backend"])["units"]["calls"].get("free") or "")][:1] or [None]
-    assert name, "no shipped or example stack of a self-hosted backend"
-    stack, config_file = PLANS[name]
-    result = run_main(plan_cmd.main, ["--config-file", str(config_file or stackfiles.stack_file(stack))])
-    assert result.returncode == 0, result.stderr
-    calls = cost.estimate(render_named(name).resources, render_named(name).outputs["backend"]).calls
-    assert calls > 0 and f"    calls: {calls:,.0f} -> self-hosted, not counted" in result.stdout
+def test_vaults_calls_say_self_hosted_not_counted():
+    sheets = cost.price_sheets()
+    self_hosted = [n for n in PLANS if cost.sheet_of(sheets, render_named(n).outputs["backend"])["units"]["calls"].get("free")]
+    assert self_hosted, "no shipped or example stack of a backend whose calls are not counted"
+    for name in self_hosted:
+        stack, config_file = PLANS[name]
+        result = run_main(plan_cmd.main, ["--config-file", str(config_file or stackfiles.stack_file(stack))])
+        assert result.returncode == 0, result.stderr
+        calls = cost.estimate(render_named(name).resources, render_named(name).outputs["backend"]).calls
+        assert calls > 0 and f"    calls: {calls:,.0f} -> self-hosted, not counted" in result.stdout
+
+
+def test_the_plan_doc_says_what_each_unit_counts_and_what_is_not_counted():
+    text = (ROOT / "docs" / "plan.md").read_text().split("## What a plan costs", 1)[1]
+    sheets = cost.price_sheets()
+    for name in REGISTRY:
+        for unit in cost.sheet_of(sheets, name)["units"]:
+            assert f"`{unit}`" in text, f"docs/plan.md's cost section does not say what {name}'s {unit} counts"
+    assert "`self-hosted, not counted`" in text and "`not_counted`" in text and "`free`" in text
 
 
 def test_a_type_without_a_decision_is_reported_never_counted_free():
