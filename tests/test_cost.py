@@ -208,7 +208,9 @@ def _on(field, default: Any) -> Any:
     """The value that turns a boolean or integer key on: not its default."""
     if field.annotation is bool:
         return stackfiles.encode_value(default) != "true"
-    low, high = _integer_bounds(field)
+    bounds = _integer_bounds(field)
+    assert bounds, f"the cost walk cannot read the bounds of integer key {field.alias} from its rule"
+    low, high = bounds
     return high if str(default) != str(high) else low
 
 
@@ -358,7 +360,7 @@ def _aws_stack() -> str:
 def test_staging_with_vpc_endpoints_costs_more_by_the_endpoints_price(tmp_path):
     stack = _aws_stack()
     source = stackfiles.stack_file(stack)
-    assert "awsVpc" not in source.read_text()  # appended below as a user would, each key once
+    assert "awsVpc" not in source.read_text(), f"{source.name} already sets network isolation: the keys below are appended once each"
     with_endpoints = tmp_path / "with" / source.name
     with_endpoints.parent.mkdir()
     with_endpoints.write_text(source.read_text().rstrip("\n") + "\n" + ENDPOINTS.lstrip("\n"))
