@@ -227,7 +227,7 @@ def _example(key: str, cfg: dict[str, str]) -> Any:
 
 def _variant(stack: str, base_file: Path, backend: str, choices: dict[str, str], out: Path) -> tuple[Path, dict[str, Any]]:
     """``base_file`` with every feature on and ``choices``, written as ``out/Pulumi.<stack>.yaml``;
-    returns it and the keys it turns on."""
+    returns it and the values it sets over the base."""
     declared = stackfiles.declared_config()
     # The stack file as the CLI reads it (plain scalars stay text), so the copy means what it meant.
     base = {k.removeprefix(f"{PROJECT}:"): v for k, v in (stackfiles._read_yaml(base_file, "base").get("config") or {}).items()}
@@ -285,7 +285,9 @@ def walk(tmp_path_factory):
         plans = [render_named(name) for name in names]
         turned_on: set[str] = set()
         walked_values: set[tuple[str, str]] = set()
-        for i, chosen in enumerate(variants):
+        # Every stack is walked with its features on at least once, the choices spread over them.
+        for i in range(max(len(variants), len(names))):
+            chosen = variants[i % len(variants)]
             stack, config_file = PLANS[names[i % len(names)]]
             out = tmp_path_factory.mktemp(f"cost-{backend}-{i}")
             path, _ = _variant(stack, config_file or stackfiles.stack_file(stack), backend, chosen, out)
