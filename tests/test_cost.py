@@ -337,7 +337,8 @@ def test_common_decisions_are_for_types_of_no_one_backend():
     backends = sheets["backends"]
     # Common types are any backend's: none of them may name a backend-specific provider package.
     for type_ in sheets["common"]["types"]:
-        assert type_.split(":")[0] in ("pulumi", "kubernetes", "aragora") and not any(type_.startswith(f"{b}:") for b in backends), type_
+        assert type_.split(":")[0] in ("pulumi", "kubernetes", "aragora"), type_
+        assert not any(type_.startswith((f"{b}:", f"aragora:{b}:", f"pulumi:providers:{b}")) for b in backends), type_
         assert not type_.startswith("pulumi:providers:") or type_ == "pulumi:providers:kubernetes", type_
 
 
