@@ -19,7 +19,7 @@ import hashlib
 import importlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -115,8 +115,10 @@ AgeReader = Callable[[SecretEntry], tuple[str, dt.datetime | None]]
 """A value's location and when its current version was written (None: no value yet)."""
 PresenceReader = Callable[[SecretEntry], tuple[str, bool]]
 """A value's location and whether the backend holds it."""
-Billed = Callable[[dict[str, Any]], Mapping[str, float]]
-"""A declared resource's inputs -> what it bills per month, by the units of its price sheet."""
+Billed = Callable[[dict[str, Any], Sequence[dict[str, Any]]], Mapping[str, float]]
+"""``(inputs, resources)``: a declared resource's inputs, and every resource of the plan (what it
+applies to, e.g. the secrets in a Config rule's scope) -> what it bills per month, by the units of
+its price sheet."""
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,8 @@ class Backend:
     without a static secret; None: the backend cannot run under ``make operator`` yet."""
     billed: Mapping[str, Billed] = field(default_factory=dict)
     """Resource type -> its monthly billed units (e.g. secret-months), priced by the backend's
-    sheet in ``infra/prices.json``; the provider calls ESO's refreshes make are counted by the
-    plan itself (unit ``calls``)."""
+    sheet in ``infra/prices.json``, where every other type it declares is decided free, with the
+    reason; the provider calls ESO's refreshes make are counted by the plan itself (unit ``calls``)."""
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from infra.backends.base import Backend, Mocked, MockRequest, Workspace
@@ -71,7 +72,7 @@ def _value_presence(environment: str, settings: GcpSettings, secrets: Catalog):
     return present
 
 
-def _billed_secret(inputs: dict) -> dict[str, float]:
+def _billed_secret(inputs: dict, resources: Sequence[dict] = ()) -> dict[str, float]:
     """One current version per location (automatic replication bills as one), and rotation notices."""
     replicas = ((inputs.get("replication") or {}).get("userManaged") or {}).get("replicas") or []
     billed = {"version-location-months": float(max(1, len(replicas)))}
