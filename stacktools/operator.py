@@ -374,6 +374,8 @@ def previewed_branches(root: Path = ROOT) -> list[str]:
 
 def _repo(raw: str | None, notes: list[str]) -> str:
     repo = raw or _origin() or PLACEHOLDER_REPO
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in repo):
+        raise OptionError("--repo: a control character in the URL (allowed: https://..., ssh://..., git@host:path)")
     if re.fullmatch(r"(https|ssh)://\S+", repo):
         try:
             parts = urllib.parse.urlsplit(repo)
@@ -381,6 +383,8 @@ def _repo(raw: str | None, notes: list[str]) -> str:
             host = parts.hostname
         except ValueError:
             host = None
+        if host and (parts.query or parts.fragment):
+            raise OptionError(f"--repo: {redact(repo.partition('?')[0].partition('#')[0])!r}... has a query or fragment (allowed: a plain git URL; credentials go in gitAuth)")
         if host:
             repo, note = strip_userinfo(repo)
             if note:
@@ -394,6 +398,10 @@ def _repo(raw: str | None, notes: list[str]) -> str:
 def _per_stack(option: str, raw: Sequence[str], environments: Sequence[str]) -> dict[str, str | None]:
     """``URL`` for every stack, or ``<stack>=URL`` items (whitespace-separated: a URL holds none)."""
     items = [item for value in raw for item in value.split()]
+    if raw and not items:
+        raise OptionError(f"{option}: empty (allowed: one URL, or <stack>=URL for every stack)")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for item in items for c in item):
+        raise OptionError(f"{option}: a control character in the value (allowed: URLs)")
     default: str | None = None
     chosen: dict[str, str] = {}
     for item in items:

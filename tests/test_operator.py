@@ -360,7 +360,11 @@ def test_a_token_in_the_repository_url_never_reaches_a_manifest_and_a_note_says_
         (("--state", f"{STACKS[0]}=s3://b", "--secrets-provider", "awskms://k"), "--state"),  # the other stacks have none
         ((), "--org"),  # Pulumi Cloud without an organization
         (("--org", "acme corp"), "--org"),
+        (("--state", " ", "--org", "acme"), "--state"),
+        (("--state", "s3://b\x00", "--secrets-provider", "awskms://k"), "--state"),
         (("--repo", "/srv/git/aragora"), "--repo"),
+        (("--repo", f"https://github.com/x/y.git?access_token={TOKEN}"), "--repo"),
+        (("--repo", "https://github.com/x/y\x00.git"), "--repo"),
         (("--repo", f"user:{TOKEN}@host:aragora.git"), "--repo"),
         (("--repo", "https://x/y.git", "--branch", "main;rm -rf"), "--branch"),
         (("--repo", "https://x/y.git", "--branch", "release"), "--branch"),  # not a branch CI previews
