@@ -31,7 +31,9 @@ from stacktools.matrix import stacks
 from tests.support import ROOT, STACKS, configured, run_main
 
 FIXTURE = ROOT / "tests" / "fixtures" / "pko-v2.9.0"
-SOURCE = json.loads((FIXTURE / "SOURCE.json").read_text())
+SOURCE = {k: v.strip("`") for k, v in re.findall(r"^- (\w+): (\S+)$", (FIXTURE / "README.md").read_text(), re.M)}
+"""Where the fixture comes from: repository, tag, commit, path and the file's git blob id."""
+CITED = json.loads((FIXTURE / "cited-lines.json").read_text())
 CRD_BYTES = gzip.decompress((FIXTURE / "pulumi.com_stacks.yaml.gz").read_bytes())
 REPO = "https://github.com/example/aragora-secrets.git"
 S3 = "s3://aragora-state?region=us-east-1&awssdk=v2"
@@ -141,8 +143,8 @@ def _stacks(docs: list[dict], role: str) -> dict[str, dict]:
 def test_the_crd_fixture_is_the_upstream_file_byte_for_byte():
     """git's blob id of the decompressed fixture is the blob at the tag: `git rev-parse v2.9.0:<path>` in the operator's repository."""
     blob = hashlib.sha1(b"blob %d\0" % len(CRD_BYTES) + CRD_BYTES).hexdigest()  # noqa: S324 - git's object id
-    assert blob == SOURCE["crd"]["blob"]
-    assert SOURCE["crd"]["path"] == "deploy/crds/pulumi.com_stacks.yaml" and SOURCE["tag"] == "v2.9.0"
+    assert blob == SOURCE["blob"]
+    assert SOURCE["path"] == "deploy/crds/pulumi.com_stacks.yaml" and SOURCE["tag"] == "v2.9.0"
     assert re.fullmatch(r"[0-9a-f]{40}", SOURCE["commit"])
     assert _crd()["metadata"]["name"] == "stacks.pulumi.com" and _v1()["served"] and _v1()["storage"]
 
@@ -570,7 +572,7 @@ CITATION = re.compile(r"`((?:operator|agent|deploy|examples)/[\w./-]+):(\d+)(?:-
 
 
 def test_every_citation_in_the_operator_doc_is_a_line_of_the_tag_kept_in_the_fixture():
-    """Each `path:line` docs/operator.md cites has its line recorded from the tag (SOURCE.json, by
+    """Each `path:line` docs/operator.md cites has its line recorded from the tag (cited-lines.json, by
     tests/fixtures/pko-v2.9.0/README.md's command); the CRD's lines are checked against the fixture itself."""
     doc = (ROOT / "docs" / "operator.md").read_text()
     cited = CITATION.findall(doc)
@@ -579,8 +581,8 @@ def test_every_citation_in_the_operator_doc_is_a_line_of_the_tag_kept_in_the_fix
     for path, first, last in cited:
         for line in range(int(first), int(last or first) + 1):
             key = f"{path}:{line}"
-            assert key in SOURCE["lines"], f"docs/operator.md cites {key}, not recorded in {FIXTURE.name}/SOURCE.json"
-            if path == SOURCE["crd"]["path"]:
-                assert crd_lines[line - 1] == SOURCE["lines"][key]
+            assert key in CITED, f"docs/operator.md cites {key}, not recorded in {FIXTURE.name}/cited-lines.json"
+            if path == SOURCE["path"]:
+                assert crd_lines[line - 1] == CITED[key]
     for needle in ("// ExpectNoChanges:  ptr.To(o.Spec.ExpectNoRefreshChanges),", "// TODO:PolicyPack", "optpreview.ExpectNoChanges()"):
-        assert needle in "\n".join(SOURCE["lines"].values()), needle
+        assert needle in "\n".join(CITED.values()), needle
