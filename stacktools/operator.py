@@ -182,7 +182,7 @@ def manifests(cfg: StackConfig, every: Sequence[StackConfig], source: Source, st
     # The one use of the backend's operator workspace (identity, annotations, environment).
     workspace = backend.workspace(cfg.backend) if backend.workspace else None
     if workspace is None:
-        raise ConfigError(f"{PROJECT}:backend: {backend.name} declares no operator workspace (Backend.workspace)")
+        raise ConfigError(f"{PROJECT}:backend: make operator is not available for {backend.name} (it declares no operator workspace)")
     if workspace.identity_key and not workspace.identity:
         raise ConfigError(
             f"{PROJECT}:{workspace.identity_key}: missing in {stack_file(cfg.environment).name} "
