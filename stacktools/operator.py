@@ -164,6 +164,13 @@ def prerequisites(cfg: StackConfig, every: Sequence[StackConfig]) -> list[dict[s
     ]
 
 
+def drift_seconds(cfg: StackConfig) -> int:
+    try:
+        return DRIFT_SECONDS[cfg.common.drift_check]
+    except KeyError:  # a schedule added to the config without one here
+        raise ConfigError(f"{PROJECT}:driftCheck: {cfg.common.drift_check} has no operator schedule (allowed: {', '.join(DRIFT_SECONDS)})") from None
+
+
 def check_names(cfg: StackConfig) -> None:
     """Both Stack names within the CRD's limit, refused naming the stack file."""
     longest = drift_name(cfg.environment)
@@ -216,7 +223,7 @@ def manifests(cfg: StackConfig, every: Sequence[StackConfig], source: Source, st
         "preview": True,
         "refresh": True,
         "continueResyncOnCommitMatch": True,
-        "resyncFrequencySeconds": DRIFT_SECONDS[cfg.common.drift_check],
+        "resyncFrequencySeconds": drift_seconds(cfg),
         "updateTemplate": {"spec": {"expectNoChanges": True}},
         # Checked only against a stack whose last deploy succeeded, and again right after each deploy.
         "prerequisites": [{"name": name}],
@@ -321,7 +328,7 @@ def alert_rule(every: Sequence[StackConfig], namespace: str) -> dict:
         },
     ]
     for cfg in every:
-        silent = DRIFT_SECONDS[cfg.common.drift_check] // 3600 + 1
+        silent = drift_seconds(cfg) // 3600 + 1
         name = drift_name(cfg.environment)
         rules.append({
             "alert": "AragoraSecretsDriftCheckSilent",

@@ -392,10 +392,11 @@ def _make(*args: str) -> subprocess.CompletedProcess:
 
 def test_make_operator_passes_urls_with_ampersands_intact_and_strips_a_token(tmp_path):
     out = tmp_path / "out"
-    result = _make(f"OUT={out}", f"REPO=https://{TOKEN}@github.com/example/aragora-secrets.git", f"STATE={S3}", f"SECRETS_PROVIDER={KMS}")
+    branch = operator.previewed_branches()[0]
+    result = _make(f"OUT={out}", f"REPO=https://{TOKEN}@github.com/example/aragora-secrets.git", f"BRANCH={branch}", f"STATE={S3}", f"SECRETS_PROVIDER={KMS}")
     assert result.returncode == 0, result.stderr
     docs = [d for d in _docs(out) if d["kind"] == "Stack"]
-    assert {(d["spec"]["backend"], d["spec"]["secretsProvider"], d["spec"]["projectRepo"]) for d in docs} == {(S3, KMS, REPO)}
+    assert {(d["spec"]["backend"], d["spec"]["secretsProvider"], d["spec"]["projectRepo"], d["spec"]["branch"]) for d in docs} == {(S3, KMS, REPO, branch)}
     assert all(TOKEN not in p.read_text() for p in out.iterdir()) and TOKEN not in result.stderr + result.stdout
 
 
