@@ -23,8 +23,9 @@ help:
 	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO upgrade (CRDs store only v1) or adopting an installed ESO"
 	@echo "make rotation-report STACK=... [NOW=iso-time]    each value's age against its max age; exit 1 if overdue"
 	@echo "make check-values STACK=...                      every catalog value present in the backend? exit 1 listing the missing"
-	@echo "make operator OUT=dir [REPO=url] [BRANCH=main] [STATE=s3://.. SECRETS_PROVIDER=awskms://..]"
-	@echo "                                                 Pulumi Kubernetes Operator v2 Stack manifests for every stack"
+	@echo "make operator OUT=dir [REPO=url] [BRANCH=main] [ORG=pulumi-org | STATE=s3://.. SECRETS_PROVIDER=awskms://..]"
+	@echo "                                                 Pulumi Kubernetes Operator v2 deploy and drift Stacks and their alerts"
+	@echo "                                                 (STATE and SECRETS_PROVIDER: one URL, or '<stack>=URL ...' per stack)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -93,11 +94,14 @@ check-values: $(DEV_STAMP)
 preflight: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacktools.preflight --stack $(NEED_STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES))
 
-# Every stack as a Pulumi Kubernetes Operator v2 Stack (docs/operator.md).
+# Every stack as Pulumi Kubernetes Operator v2 deploy and drift Stacks (docs/operator.md).
+# Values reach the tool through the environment ("$$STATE"), never pasted into the
+# shell command: a URL's '&', '?', ';' or quotes arrive intact.
 operator: $(RUNTIME_STAMP)
-	$(BIN)/python -m stacktools.operator --out $(or $(OUT),$(error OUT=dir is required)) $(if $(REPO),--repo $(REPO)) \
-		$(if $(BRANCH),--branch $(BRANCH)) $(if $(FLUX_SOURCE),--flux-source $(FLUX_SOURCE)) $(if $(NAMESPACE),--namespace $(NAMESPACE)) \
-		$(if $(STATE),--state $(STATE)) $(if $(SECRETS_PROVIDER),--secrets-provider '$(SECRETS_PROVIDER)')
+	@: $(or $(OUT),$(error OUT=dir is required))
+	$(BIN)/python -m stacktools.operator --out "$$OUT" $(if $(REPO),--repo "$$REPO") $(if $(BRANCH),--branch "$$BRANCH") \
+		$(if $(FLUX_SOURCE),--flux-source "$$FLUX_SOURCE") $(if $(NAMESPACE),--namespace "$$NAMESPACE") $(if $(ORG),--org "$$ORG") \
+		$(if $(STATE),--state "$$STATE") $(if $(SECRETS_PROVIDER),--secrets-provider "$$SECRETS_PROVIDER")
 
 # The configuration reference, from Pulumi.yaml and the settings models.
 docs: $(RUNTIME_STAMP)

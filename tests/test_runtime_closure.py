@@ -114,7 +114,7 @@ def test_every_module_the_plan_and_the_operator_generator_load_is_in_the_runtime
     for stack, config_file in PLANS.values():
         args = ["--stack", stack, *(["--config-file", str(config_file)] if config_file else [])]
         loaded |= _loaded_by(tmp_path, "stacktools.plan", *args, "--out", str(tmp_path / f"plan-{stack}-{len(loaded)}"))
-    loaded |= _loaded_by(tmp_path, "stacktools.operator", "--out", str(tmp_path / "operator"), "--repo", "https://example.com/o/r.git")
+    loaded |= _loaded_by(tmp_path, "stacktools.operator", "--out", str(tmp_path / "operator"), "--repo", "https://example.com/o/r.git", "--org", "acme")
     assert {"pulumi", "pulumi_kubernetes", "yaml"} <= loaded, "the runs loaded nothing: the check would be vacuous"
     assert outside_closure(loaded) == {}
 
