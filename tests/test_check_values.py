@@ -65,7 +65,7 @@ def _assert_missing_exactly(result: subprocess.CompletedProcess) -> None:
 def aws(tmp_path_factory):
     plan = render(*PLANS[AWS_NAME])
     region = plan.setting("awsRegion")
-    with moto_server(tmp_path_factory.mktemp("moto-check")) as endpoint:
+    with moto_server(tmp_path_factory.mktemp("moto-check"), plan.setting("awsAccountId")) as endpoint:
         env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
         client = boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
         for group in CAT.by_group:

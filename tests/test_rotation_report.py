@@ -46,7 +46,7 @@ EXPECTED_45_DAYS = {e.env_var: "OVERDUE" if e.rotation.max_age_days < 45 else "O
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory):
     plan = render(*PLANS[AWS_NAME])
-    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+    with moto_server(tmp_path_factory.mktemp("moto"), plan.setting("awsAccountId")) as endpoint:
         env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": plan.setting("awsRegion")}
         client = boto3.client("secretsmanager", region_name=plan.setting("awsRegion"), endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
         for group, entries in catalog.CATALOG.by_group.items():
