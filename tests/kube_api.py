@@ -30,7 +30,7 @@ HANG_LIMIT_SECONDS = 120
 """A hanging handler gives up after this even if the server is not stopped."""
 
 _GROUPS = {
-    "apiextensions.k8s.io/v1": [("customresourcedefinitions", "CustomResourceDefinition", False)],
+    "apiextensions.k8s.io/v1": [("customresourcedefinitions", "CustomResourceDefinition", False, ["crd", "crds"])],
     "external-secrets.io/v1": [("clustersecretstores", "ClusterSecretStore", False), ("externalsecrets", "ExternalSecret", True)],
     "apps/v1": [("deployments", "Deployment", True)],
 }
@@ -41,7 +41,10 @@ _VERBS = ["get", "list", "patch", "update", "create", "delete", "watch"]
 def _resource_list(group_version: str, resources) -> dict:
     return {
         "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-        "resources": [{"name": n, "singularName": k.lower(), "namespaced": ns, "kind": k, "verbs": _VERBS} for n, k, ns in resources],
+        "resources": [
+            {"name": n, "singularName": k.lower(), "namespaced": ns, "kind": k, "verbs": _VERBS, "shortNames": list(short[0]) if short else []}
+            for n, k, ns, *short in resources
+        ],
     }
 
 

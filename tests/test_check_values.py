@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -130,3 +131,38 @@ def test_vault_without_a_token_refuses_before_connecting_naming_vault_token():
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "VAULT_TOKEN is not set" in line and "ConnectionError" not in line
+
+
+def _make_check_values(env: dict) -> subprocess.CompletedProcess:
+    stack, config_file = PLANS[AWS_NAME]
+    assert config_file is None, "make targets run the project's own stacks"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VAULT_", "MAKE")) and k != "MFLAGS"}
+    make = shutil.which("make")
+    assert make, "make is missing"
+    return subprocess.run([make, "--no-print-directory", "check-values", f"STACK={stack}", "DEADLINE=30"], cwd=ROOT,
+                          env={**clean, "AWS_EC2_METADATA_DISABLED": "true", **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_make_passes_the_tools_exit_status_through_0_1_and_2(aws):
+    env, client, stack = aws
+    # 1: one value missing (a finding), not make's own 2.
+    found = _make_check_values(env)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "put these before `pulumi up`" in found.stdout or "not (" in found.stdout
+    # 2: the backend cannot be read.
+    unreadable = _make_check_values({**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:1"})
+    assert unreadable.returncode == 2 and "cannot connect" in unreadable.stderr, unreadable.stdout + unreadable.stderr
+    # 0: everything there.
+    try:
+        for group in CAT.by_group:
+            client.put_secret_value(SecretId=CAT.app.grouped_path(stack, group), SecretString=json.dumps({e.key: VALUE for e in CAT.by_group[group]}))
+        ok = _make_check_values(env)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert set(_statuses(ok.stdout).values()) == {"present"}
+    finally:  # back to the module's state
+        for group in CAT.by_group:
+            name = CAT.app.grouped_path(stack, group)
+            client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+            client.create_secret(Name=name)
+            if group != EMPTY_GROUP:
+                client.put_secret_value(SecretId=name, SecretString=json.dumps(_document(group)))

@@ -184,7 +184,22 @@ def reader(environment: str, settings: Any, secrets: Catalog, *, deadline: Deadl
     return [by_entry[e] for e in secrets]
 
 
-def since(key: str, document: dict, created: dt.datetime, history: list[tuple[dt.datetime, Any]]) -> dt.datetime:
+class History:
+    """A value's older versions, newest first, as ``(created, document)``: each fetched only when the walk
+    of ``since`` reaches it, and once per group."""
+
+    def __init__(self, older: list[tuple[dt.datetime, Callable[[], Any]]]):
+        self._older = older
+        self._fetched: list[tuple[dt.datetime, Any]] = []
+
+    def __iter__(self):
+        for i, (created, fetch) in enumerate(self._older):
+            if i == len(self._fetched):
+                self._fetched.append((created, fetch()))
+            yield self._fetched[i]
+
+
+def since(key: str, document: dict, created: dt.datetime, history) -> dt.datetime:
     """When ``document[key]`` was written: ``created``, walked back over the older versions (newest first,
     ``(created, document)``) while they hold the same value; a gap (deleted, unreadable) stops the walk."""
     for older_created, older in history:

@@ -26,6 +26,7 @@ from infra.backends.reading import (
     RETRIES,
     BackendUnreadable,
     Deadline,
+    History,
     Reading,
     ValueState,
     classify,
@@ -37,7 +38,8 @@ from infra.catalog import Catalog
 
 HISTORY = 10
 """Older versions compared at most when dating a value (Secrets Manager keeps about 100 deprecated ones)."""
-_NOT_THERE = ("ResourceNotFoundException",)
+_NOT_THERE = ("ResourceNotFoundException", "InvalidRequestException")
+"""No secret, no AWSCURRENT version, or (InvalidRequest) a secret marked for deletion: no value."""
 _CREDENTIALS = (
     "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
     "ExpiredToken", "ExpiredTokenException", "AccessDenied", "AccessDeniedException", "IncompleteSignature",
@@ -136,47 +138,56 @@ def reader(environment: str, settings: AwsSettings, secrets: Catalog, *, deadlin
             return [Reading(e, f"{name} / {e.key}", ValueState.MISSING, reason=reason) for e in entries]
 
         try:
-            described = _call(settings, deadline, f"DescribeSecret {name}", client.describe_secret, SecretId=name)
-        except ClientError:
-            readings += gone("no such secret")
-            continue
-        if described.get("DeletedDate"):
-            readings += gone(f"the secret is scheduled for deletion ({utc(described['DeletedDate']):%Y-%m-%d %H:%M} UTC)")
-            continue
-        try:
             current = _call(settings, deadline, f"GetSecretValue {name}", client.get_secret_value, SecretId=name, VersionStage="AWSCURRENT")
         except ClientError:
-            readings += gone("the secret has no AWSCURRENT version (no value put)")
+            readings += gone(_why_no_value(settings, deadline, client, name))
             continue
         document = _document(current)
         version = current["VersionId"]
         if isinstance(document, str):
             readings += [Reading(e, f"{name} / {e.key}", ValueState.UNREADABLE, reason=f"AWSCURRENT is {document}") for e in entries]
             continue
-        history = _history(settings, deadline, client, name, current) if isinstance(document, dict) else []
+        history = None
         for e in entries:
             reading = classify(e, f"{name} / {e.key}", document, version, utc(current["CreatedDate"]))
             if reading.ok:
+                history = history or _history(settings, deadline, client, name, current)
                 reading = Reading(e, reading.location, reading.state, version, since(e.key, document, utc(current["CreatedDate"]), history))
             readings.append(reading)
     return readings
 
 
-def _history(settings: AwsSettings, deadline: Deadline, client, name: str, current: dict) -> list[tuple[Any, Any]]:
-    """Older versions, newest first, as ``(created, parsed document)``; ``HISTORY`` at most."""
+def _why_no_value(settings: AwsSettings, deadline: Deadline, client, name: str) -> str:
+    """Why GetSecretValue found no current value: no secret, one scheduled for deletion, or no value put."""
     from botocore.exceptions import ClientError
 
-    listed = _call(settings, deadline, f"ListSecretVersionIds {name}", client.list_secret_version_ids, SecretId=name, IncludeDeprecated=True)
+    try:
+        described = _call(settings, deadline, f"DescribeSecret {name}", client.describe_secret, SecretId=name)
+    except ClientError:
+        return "no such secret"
+    if described.get("DeletedDate"):
+        return f"the secret is scheduled for deletion ({utc(described['DeletedDate']):%Y-%m-%d %H:%M} UTC)"
+    return "the secret has no AWSCURRENT version (no value put)"
+
+
+def _history(settings: AwsSettings, deadline: Deadline, client, name: str, current: dict) -> History:
+    """Older versions, newest first (``HISTORY`` at most), each fetched only when a value's dating reaches it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        listed = _call(settings, deadline, f"ListSecretVersionIds {name}", client.list_secret_version_ids, SecretId=name, IncludeDeprecated=True)
+    except ClientError:
+        return History([])
     older = sorted(
         (v for v in listed.get("Versions", []) if v["VersionId"] != current["VersionId"] and utc(v["CreatedDate"]) <= utc(current["CreatedDate"])),
         key=lambda v: utc(v["CreatedDate"]),
         reverse=True,
     )[:HISTORY]
-    history = []
-    for v in older:
+
+    def fetch(version_id: str):
         try:
-            answer = _call(settings, deadline, f"GetSecretValue {name} version {v['VersionId']}", client.get_secret_value, SecretId=name, VersionId=v["VersionId"])
+            return _document(_call(settings, deadline, f"GetSecretValue {name} version {version_id}", client.get_secret_value, SecretId=name, VersionId=version_id))
         except ClientError:
-            break
-        history.append((utc(v["CreatedDate"]), _document(answer)))
-    return history
+            return None  # gone: the walk stops here
+
+    return History([(utc(v["CreatedDate"]), lambda v=v: fetch(v["VersionId"])) for v in older])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from infra.backends.reading import (
     RETRIES,
     BackendUnreadable,
     Deadline,
+    History,
     Reading,
     ValueState,
     classify,
@@ -88,8 +90,10 @@ def client(settings: VaultSettings, deadline: Deadline) -> Iterator[Any]:
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))
     with _ca(settings) as verify:
+        # hvac takes verify from a session it is given (its own argument would be ignored).
+        session.verify = verify
         timeout = (deadline.bound(CONNECT_TIMEOUT_SECONDS), deadline.bound(CALL_TIMEOUT_SECONDS))
-        yield hvac.Client(url=url, token=token, timeout=timeout, verify=verify, session=session)
+        yield hvac.Client(url=url, token=token, timeout=timeout, session=session)
 
 
 def _why(settings: VaultSettings, err: Exception, doing: str, vault) -> BackendUnreadable:
@@ -126,9 +130,10 @@ def _why(settings: VaultSettings, err: Exception, doing: str, vault) -> BackendU
     return BackendUnreadable(f"cannot read {where}: {type(err).__name__}: {one_line(err)}")
 
 
-def _call(settings, deadline: Deadline, vault, doing: str, call, *args, **kwargs):
-    """``call(...)``; None for a path that is not there (404); anything else that fails is one BackendUnreadable."""
-    from hvac.exceptions import InvalidPath
+def _call(settings, deadline: Deadline, vault, doing: str, call, *args, raw_forbidden: bool = False, **kwargs):
+    """``call(...)``; None for a path that is not there (404); anything else that fails is one BackendUnreadable
+    (a 403 is raised as it is with ``raw_forbidden``)."""
+    from hvac.exceptions import Forbidden, InvalidPath
 
     url, _ = address(settings)
     deadline.bound(CALL_TIMEOUT_SECONDS, f"{doing} at {url}")
@@ -136,18 +141,37 @@ def _call(settings, deadline: Deadline, vault, doing: str, call, *args, **kwargs
         return call(*args, **kwargs)
     except InvalidPath:
         return None
+    except Forbidden:
+        if raw_forbidden:
+            raise
+        raise _why(settings, sys.exc_info()[1], doing, vault) from None
     except Exception as err:
         raise _why(settings, err, doing, vault) from None
 
 
 def check_mount(settings: VaultSettings, deadline: Deadline, vault) -> None:
-    """The stack's mount exists and is KV version 2, else BackendUnreadable (a mount error, not missing values)."""
+    """The stack's mount exists and is KV version 2, else BackendUnreadable (a mount error, not missing values).
+
+    Vault answers 403 both for a path that is not mounted and for a mount the token may not touch
+    (so as not to tell which): with a root token it can only be the former; else the line says both."""
+    from hvac.exceptions import Forbidden
+
     mount = settings.kv_mount
     url, source = address(settings)
-    answer = _call(settings, deadline, vault, f"the mount {mount}/", vault.adapter.get, f"/v1/sys/internal/ui/mounts/{mount}")
+    missing = f"no secrets engine is mounted at {mount}/ on {url} ({source}): enable KV v2 there (vaultKvMount) or fix VAULT_ADDR"
+    try:
+        answer = _call(settings, deadline, vault, f"the mount {mount}/", vault.adapter.get, f"/v1/sys/internal/ui/mounts/{mount}", raw_forbidden=True)
+    except Forbidden as err:
+        me = _call(settings, deadline, vault, "the token (lookup-self)", vault.auth.token.lookup_self) or {}
+        if "root" in ((me.get("data") or {}).get("policies") or []):
+            raise BackendUnreadable(missing) from None
+        raise BackendUnreadable(
+            f"{mount}/ on {url} ({source}) is not mounted, or this token's policies grant nothing under it: 403 {one_line(err)} "
+            f"(expected a VAULT_TOKEN whose policy reads {mount}/metadata/* and {mount}/data/*)"
+        ) from None
     data = (answer or {}).get("data") if isinstance(answer, dict) else None
     if not data or (data.get("path") or "").strip("/") != mount:
-        raise BackendUnreadable(f"no secrets engine is mounted at {mount}/ on {url} ({source}): enable KV v2 there (vaultKvMount) or fix VAULT_ADDR")
+        raise BackendUnreadable(missing)
     engine, version = data.get("type"), str((data.get("options") or {}).get("version") or "1")
     if engine not in ("kv", "generic") or version != "2":
         raise BackendUnreadable(f"{mount}/ on {url} is {engine} version {version}, not KV version 2: this stack reads KV v2 (vaultKvMount)")
@@ -204,12 +228,12 @@ def reader(environment: str, settings: VaultSettings, secrets: Catalog, *, deadl
     return readings
 
 
-def _history(versions: dict[str, Any], current: int, data) -> list:
-    """Older live versions, newest first, as ``(created, document)``, stopping at the first deleted or destroyed one."""
-    history = []
+def _history(versions: dict[str, Any], current: int, data) -> History:
+    """Older live versions, newest first, fetched as the dating walks back; the first deleted or destroyed one ends it."""
+    older = []
     for number in range(current - 1, max(current - 1 - HISTORY, 0), -1):
         info = versions.get(str(number))
         if not info or info.get("destroyed") or info.get("deletion_time"):
             break
-        history.append((utc(info["created_time"]), data(number)))
-    return history
+        older.append((utc(info["created_time"]), lambda number=number: data(number)))
+    return History(older)
