@@ -362,3 +362,22 @@ def test_aws_refused_and_silent_endpoints_are_one_line_in_time(monkeypatch):
         start = time.monotonic()
         _one_line(run_main(rotation.main, [*_args(AWS_NAME), "--deadline", SHORT]), "STS GetCallerIdentity", server.url)
         assert time.monotonic() - start < float(SHORT) + 2
+
+
+def test_the_documented_exit_statuses_deadline_and_bounds_are_the_codes():
+    from infra.backends import reading
+    from stacktools import cli, ops
+    from tests.support import ROOT
+
+    text = (ROOT / "docs" / "operations.md").read_text()
+    table = dict(re.findall(r"^\| +(\d) \| ([a-z ]+) \|", text, re.M))
+    assert table == {str(cli.OK): "ok", str(cli.FINDING): "a finding", str(cli.CANNOT_CHECK): "cannot check"}
+    assert f"after {reading.DEFAULT_DEADLINE_SECONDS:g} seconds in all" in text and f"`{reading.DEADLINE_ENV}`" in text
+    assert f"at\nmost {reading.MAX_DEADLINE_SECONDS:g}" in text or f"at most {reading.MAX_DEADLINE_SECONDS:g}" in text
+    assert f"`--request-timeout` ({ops.REQUEST_TIMEOUT_SECONDS} s)" in text.replace("\n", " ")
+    flat = " ".join(text.split())
+    assert f"connect ({reading.CONNECT_TIMEOUT_SECONDS:g} s) and read ({reading.CALL_TIMEOUT_SECONDS:g} s) timeouts, and {reading.RETRIES} retries" in flat
+    assert "looking back 10 versions" in flat
+    from infra.backends.aws import reader as aws_reader
+    from infra.backends.vault import reader as vault_reader
+    assert aws_reader.HISTORY == vault_reader.HISTORY == 10
