@@ -19,7 +19,7 @@ help:
 	@echo "make docs                                        regenerate docs/configuration.md"
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
-	@echo "make verify STACK=...                            store and ExternalSecrets Ready, every catalog key in each Secret"
+	@echo "make verify STACK=... [BACKEND=1]                store and ExternalSecrets Ready, every catalog key in each Secret (and in the backend)"
 	@echo "make preflight STACK=... [NEW_VALUES=file]       before an ESO upgrade (CRDs store only v1) or adopting an installed ESO"
 	@echo "make rotation-report STACK=... [NOW=iso-time]    each value's age against its max age; exit 1 if overdue or gone"
 	@echo "make check-values STACK=...                      every catalog value present (non-empty) in the backend? exit 1 listing the rest"
@@ -84,7 +84,8 @@ bench: $(DEV_STAMP)
 # (docs/operations.md, Exit statuses), by the mechanism below.
 DEADLINE_ARG = $(if $(DEADLINE),--deadline $(DEADLINE))
 TOOL_force-sync      = $(BIN)/python -m stacktools.ops force-sync --stack $(NEED_STACK) $(if $(RESTART),--restart $(RESTART)) $(DEADLINE_ARG)
-TOOL_verify          = $(BIN)/python -m stacktools.ops verify --stack $(NEED_STACK) $(DEADLINE_ARG)
+# BACKEND=1: also read the backend (its credentials): a value it no longer holds fails.
+TOOL_verify          = $(BIN)/python -m stacktools.ops verify --stack $(NEED_STACK) $(if $(BACKEND),--backend) $(DEADLINE_ARG)
 # Before an ESO chart bump: refuses while a CRD still stores an API version other than v1.
 # NEW_VALUES=file (helm show values external-secrets --version X) also warns about dropped values.
 TOOL_preflight       = $(BIN)/python -m stacktools.preflight --stack $(NEED_STACK) $(if $(NEW_VALUES),--new-values $(NEW_VALUES)) $(DEADLINE_ARG)
@@ -95,7 +96,7 @@ TOOL_rotation-report = $(BIN)/python -m stacktools.rotation --stack $(NEED_STACK
 TOOL_check-values    = $(BIN)/python -m stacktools.checkvalues --stack $(NEED_STACK) $(DEADLINE_ARG)
 # The kubectl tools need only the runtime; the backend readers' clients (boto3, hvac) are dev requirements.
 TOOL_DEPS_force-sync := $(RUNTIME_STAMP)
-TOOL_DEPS_verify := $(RUNTIME_STAMP)
+TOOL_DEPS_verify := $(if $(BACKEND),$(DEV_STAMP),$(RUNTIME_STAMP))
 TOOL_DEPS_preflight := $(RUNTIME_STAMP)
 TOOL_DEPS_rotation-report := $(DEV_STAMP)
 TOOL_DEPS_check-values := $(DEV_STAMP)
@@ -132,10 +133,7 @@ FORCE:
 # The goal: the recorded status (a real run), or the command itself (make -n).
 tool = $(if $(TOOL_STATUS),@exit $(TOOL_STATUS),$(TOOL_$(1)))
 
-force-sync verify preflight: $(RUNTIME_STAMP)
-	$(call tool,$@)
-
-rotation-report check-values: $(DEV_STAMP)
+force-sync verify preflight rotation-report check-values: $(TOOL_DEPS_$(TOOL_GOAL))
 	$(call tool,$@)
 
 # Every stack as a Pulumi Kubernetes Operator v2 Stack (docs/operator.md).

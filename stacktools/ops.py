@@ -1,7 +1,7 @@
 """Day-2 operations on a deployed stack: force a re-sync, verify the sync.
 
     python -m stacktools.ops force-sync --stack <stack> [--restart deployment/aragora] [--deadline SECONDS]
-    python -m stacktools.ops verify --stack <stack> [--deadline SECONDS]
+    python -m stacktools.ops verify --stack <stack> [--backend] [--deadline SECONDS]
 
 What to touch comes from the catalog's sync classes (which Secret each class
 writes, whether a force-sync is safe for it, whether it must be synced) and
@@ -11,7 +11,10 @@ backend's store name. Every kubectl call names the stack's context, so an
 operator's current context never matters, and every call is bounded
 (``--request-timeout`` per request, the tool's deadline in all). ``verify``
 checks that every target Secret holds every catalog key of its sync class,
-non-empty. Secret values are never printed: ``verify`` lists key names only.
+non-empty; with ``--backend`` it also reads the backend through the reader
+``check-values`` and ``rotation-report`` use (``infra/backends/<name>/reader.py``),
+so a value the backend no longer holds fails even while its Secret keeps the
+last synced copy. Secret values are never printed: ``verify`` lists key names only.
 
 Exit status: 0 done, 1 a check failed (not Ready, a key missing or empty, an
 object not found), 2 cannot check: a prerequisite is missing (kubectl, the
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import catalog
-from infra.backends.reading import DEFAULT_DEADLINE_SECONDS, Deadline, DeadlineExceeded, one_line
+from infra.backends.reading import DEFAULT_DEADLINE_SECONDS, Deadline, DeadlineExceeded, Reading, one_line, reader
 from infra.config import from_stack_file
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import ROOT
@@ -174,14 +177,17 @@ def force_sync(target: Target, restart: str | None, kubectl: Kubectl) -> int:
 READY = "jsonpath={.status.conditions[?(@.type=='Ready')].status}"
 
 
-def verify(target: Target, kubectl: Kubectl, secrets: catalog.Catalog = catalog.CATALOG) -> int:
+def verify(target: Target, kubectl: Kubectl, secrets: catalog.Catalog = catalog.CATALOG, readings: list[Reading] | None = None) -> int:
     """The store and every ExternalSecret Ready, and every target Secret holding every catalog key of its
-    sync class, non-empty. Only a class that must sync fails the check; key names only, never values."""
+    sync class, non-empty. With ``readings`` (the backend's reader, as check-values and rotation-report read
+    it), a value the backend no longer holds is a finding even while its Secret still has the last copy.
+    Only a class that must sync fails the check; key names only, never values."""
     failed = False
     store = kubectl("get", "clustersecretstore", target.store, "-o", READY)
     ready = store.stdout.strip() if store.returncode == 0 else "not found"
     print(f"ClusterSecretStore {target.store}: Ready={ready or 'unknown'}")
     failed |= ready != "True"
+    backend = {r.entry.env_var: r for r in readings or []}
     for name, sync in target.external_secrets.items():
         es = kubectl("-n", target.namespace, "get", "externalsecret", name, "-o", READY)
         secret = kubectl("-n", target.namespace, "get", "secret", name, "-o", "jsonpath={.data}")
@@ -194,7 +200,9 @@ def verify(target: Target, kubectl: Kubectl, secrets: catalog.Catalog = catalog.
         expected = [e.env_var for e in secrets.by_sync_class.get(sync, ())]
         missing = [k for k in expected if k not in data]
         empty = [k for k in expected if k in data and not data[k]]
+        gone = [f"{k} ({backend[k].state.value}: {backend[k].reason})" for k in expected if k in backend and not backend[k].ok]
         problems = [f"missing {', '.join(missing)}"] * bool(missing) + [f"empty {', '.join(empty)}"] * bool(empty)
+        problems += [f"not in the backend: {', '.join(gone)}"] * bool(gone)
         where = f"Secret keys: {', '.join(sorted(data)) or '(none)'}" if secret.returncode == 0 else "Secret not found"
         print(f"ExternalSecret {target.namespace}/{name}: Ready={ready or 'unknown'}; {where}{'; ' + '; '.join(problems) if problems else ''}")
         if sync.must_sync:
@@ -208,16 +216,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--config-file", type=Path)
     parser.add_argument("--restart", help="after force-sync, `kubectl rollout restart` this (e.g. deployment/aragora)")
+    parser.add_argument("--backend", action="store_true", help="verify: also read the backend (its credentials, as check-values): a value it no longer holds fails")
     cli.add_deadline(parser)
     args = parser.parse_args(argv)
     try:
         deadline = cli.deadline(args)
         target = resolve(args.stack, args.config_file, deadline=deadline)
         print(f"stack {args.stack}: context {target.context}, namespace {target.namespace} (names from {target.source})", flush=True)
-        kubectl = Kubectl(target.context, deadline)
-        return force_sync(target, args.restart, kubectl) if args.action == "force-sync" else verify(target, kubectl)
+        if args.action == "force-sync":
+            return force_sync(target, args.restart, Kubectl(target.context, deadline))
+        readings = _backend(args, deadline) if args.backend else None
+        return verify(target, Kubectl(target.context, deadline), readings=readings)
     except (ConfigError, OpsError, Unreachable, DeadlineExceeded, ValueError) as err:
         return cli.error(str(err))
+
+
+def _backend(args, deadline: Deadline) -> list[Reading]:
+    """Every catalog value as the stack's backend holds it (OpsError naming the backend when it cannot be read)."""
+    cfg = from_stack_file(args.stack, args.config_file)
+    try:
+        return reader(cfg.environment, cfg.backend, catalog.CATALOG, deadline=deadline)
+    except Exception as err:  # noqa: BLE001 - whatever stops the read: one line, exit 2
+        raise OpsError(cli.backend_failure(cfg, err)) from None
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ Real kubectl talks to it through a kubeconfig the test writes (``kubeconfig``).
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -186,3 +188,36 @@ def ready(kind: str, name: str, namespace: str | None = None, status: str = "Tru
 
 def secret(name: str, namespace: str, data: dict[str, str]) -> dict:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "type": "Opaque", "data": data}
+
+
+@contextmanager
+def deployed(stack: str, tmp_path: Path, monkeypatch) -> Iterator[ApiServer]:
+    """A healthy cluster as ``stack`` deployed it (names from the catalog and its plan): the store and every
+    ExternalSecret Ready, every catalog key in every Secret, the CRDs of tests/fixtures/crds-v1-only.json;
+    the real kubectl (alone on PATH: no pulumi CLI) pointed at it through KUBECONFIG."""
+    from infra import catalog
+    from tests.support import render
+
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is missing: `make tools` installs it"
+    secrets = catalog.CATALOG
+    namespace = secrets.app.namespace
+    plan = render(stack)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "kubectl").symlink_to(kubectl)
+    with api_server() as api:
+        monkeypatch.setenv("PATH", str(bin_dir))
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", plan.setting("kubeContext"), api.url)))
+        monkeypatch.setenv("KUBECACHEDIR", str(tmp_path / "kube-cache"))
+        monkeypatch.setenv("HOME", str(tmp_path))
+        store = plan.outputs["storeName"]
+        api.put(f"/apis/external-secrets.io/v1/clustersecretstores/{store}", ready("ClusterSecretStore", store))
+        for sync, entries in secrets.by_sync_class.items():
+            name = secrets.target_secret(sync)
+            api.put(f"/apis/external-secrets.io/v1/namespaces/{namespace}/externalsecrets/{name}", ready("ExternalSecret", name, namespace))
+            data = {e.env_var: base64.b64encode(f"planted-{e.env_var}".encode()).decode() for e in entries}
+            api.put(f"/api/v1/namespaces/{namespace}/secrets/{name}", secret(name, namespace, data))
+        for crd in json.loads((Path(__file__).parent / "fixtures" / "crds-v1-only.json").read_text())["items"]:
+            api.put(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}", crd)
+        yield api

@@ -10,10 +10,7 @@ cases to seconds; the default is 60 s.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -21,41 +18,20 @@ import pytest
 
 from infra import catalog
 from stacktools import ops, preflight
-from tests.kube_api import api_server, kubeconfig, ready, secret
+from tests.kube_api import deployed
 from tests.support import STACKS, render, run_main
 
 STACK = STACKS[0]
 CAT = catalog.CATALOG
 NS = CAT.app.namespace
 FIXTURES = Path(__file__).parent / "fixtures"
-KUBECTL = shutil.which("kubectl")
 HANG_DEADLINE = 2
 """Seconds: the hang cases' --deadline (the bound they are held to, plus interpreter and kubectl start)."""
 
 
 @pytest.fixture
 def cluster(tmp_path, monkeypatch):
-    """A healthy cluster as the stack deployed it: the store and every ExternalSecret Ready, every key in every Secret."""
-    assert KUBECTL, "kubectl is missing: `make tools` installs it"
-    plan = render(STACK)
-    context = plan.setting("kubeContext")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "kubectl").symlink_to(KUBECTL)  # kubectl only: no pulumi CLI, so names come from the catalog
-    with api_server() as api:
-        monkeypatch.setenv("PATH", str(bin_dir))
-        monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", context, api.url)))
-        monkeypatch.setenv("KUBECACHEDIR", str(tmp_path / "kube-cache"))
-        monkeypatch.setenv("HOME", str(tmp_path))
-        store = plan.outputs["storeName"]
-        api.put(f"/apis/external-secrets.io/v1/clustersecretstores/{store}", ready("ClusterSecretStore", store))
-        for sync, entries in CAT.by_sync_class.items():
-            name = CAT.target_secret(sync)
-            api.put(f"/apis/external-secrets.io/v1/namespaces/{NS}/externalsecrets/{name}", ready("ExternalSecret", name, NS))
-            data = {e.env_var: base64.b64encode(f"planted-{e.env_var}".encode()).decode() for e in entries}
-            api.put(f"/api/v1/namespaces/{NS}/secrets/{name}", secret(name, NS, data))
-        for crd in json.loads((FIXTURES / "crds-v1-only.json").read_text())["items"]:
-            api.put(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}", crd)
+    with deployed(STACK, tmp_path, monkeypatch) as api:
         yield api
 
 

@@ -28,8 +28,9 @@ import yaml
 from infra import catalog
 from infra.backends.reading import Deadline, ValueState, reader
 from infra.config import from_stack_file
-from stacktools import checkvalues, rotation
+from stacktools import checkvalues, ops, rotation
 from tests.faults import endpoint, refused, tls_pair
+from tests.kube_api import deployed
 from tests.moto_server import moto_server
 from tests.openbao import kv_v2_server, remount
 from tests.support import PLANS, plans_of, render, run_main
@@ -381,3 +382,22 @@ def test_the_documented_exit_statuses_deadline_and_bounds_are_the_codes():
     from infra.backends.aws import reader as aws_reader
     from infra.backends.vault import reader as vault_reader
     assert aws_reader.HISTORY == vault_reader.HISTORY == 10
+
+
+@pytest.fixture
+def cluster(tmp_path, monkeypatch):
+    with deployed(PLANS[AWS_NAME][0], tmp_path, monkeypatch) as api:
+        yield api
+
+
+def test_verify_with_the_backend_fails_on_a_value_gone_from_it_while_its_secret_keeps_a_copy(aws, cluster):
+    client, stack = aws
+    assert PLANS[AWS_NAME][1] is None, "verify runs a project stack"
+    for group in GROUPS:
+        client.create_secret(Name=CAT.app.grouped_path(stack, group), SecretString=json.dumps(_full(group)))
+    gone = next(e for e in CAT if e.sync.must_sync)
+    client.delete_secret(SecretId=CAT.app.grouped_path(stack, gone.group), RecoveryWindowInDays=7)
+    assert run_main(ops.main, ["verify", "--stack", stack]).returncode == 0  # the cluster alone cannot tell
+    result = run_main(ops.main, ["verify", "--stack", stack, "--backend"])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"not in the backend: {gone.env_var} (missing: the secret is scheduled for deletion" in result.stdout
