@@ -56,6 +56,10 @@ def _assert_missing_exactly(result: subprocess.CompletedProcess) -> None:
     statuses = _statuses(result.stdout)
     assert {k for k, v in statuses.items() if v == "MISSING"} == MISSING
     assert {k for k, v in statuses.items() if v == "present"} == {e.env_var for e in CAT} - MISSING
+    # What `pulumi up` waits for is listed apart from the optional values.
+    waited, optional = result.stdout.split("-- what `pulumi up` waits for")[1].split("-- optional")
+    assert set(_statuses(waited)) == {e.env_var for e in CAT if e.sync.await_ready}
+    assert set(_statuses(optional)) == {e.env_var for e in CAT if not e.sync.await_ready}
     waits = sorted(e.env_var for e in CAT if e.env_var in MISSING and e.sync.await_ready)
     if waits:
         assert result.stdout.strip().splitlines()[-1] == f"put these before `pulumi up`: {', '.join(waits)}"

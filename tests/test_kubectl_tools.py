@@ -133,3 +133,13 @@ def test_a_bad_deadline_variable_is_one_line_naming_it(cluster, monkeypatch):
     result = run_main(ops.main, ["verify", "--stack", STACK])
     _one_line_naming(result, "ARAGORA_TOOL_DEADLINE")
     assert os.environ["ARAGORA_TOOL_DEADLINE"] == "soon"
+
+
+def test_a_refused_connection_is_one_line_with_kubectls_error(cluster, tmp_path, monkeypatch):
+    from tests.faults import refused
+    from tests.kube_api import kubeconfig
+
+    url = refused()
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "refused-kubeconfig", render(STACK).setting("kubeContext"), url)))
+    for main, argv in ((ops.main, ["verify"]), (ops.main, ["force-sync"]), (preflight.main, [])):
+        _one_line_naming(run_main(main, [*argv, "--stack", STACK]), "kubectl --context", "refused")
