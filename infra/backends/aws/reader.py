@@ -54,32 +54,32 @@ def _why(settings: AwsSettings, err: Exception, doing: str) -> BackendUnreadable
     """One line naming the real cause: no credentials, refused credentials, the network, TLS, throttling or a 5xx."""
     from botocore import exceptions as bx
 
-    where = f"{doing} at {_endpoint()} ({settings.region})"
+    where = f"{doing} at {_endpoint()} ({settings.region})"  # e.g. "STS GetCallerIdentity at https://... (us-east-1)"
     if isinstance(err, bx.NoCredentialsError | bx.PartialCredentialsError | bx.NoRegionError):
         hint = "AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         return BackendUnreadable(f"no AWS credentials for account {settings.account_id}: {one_line(err)} (expected {hint}; AWS_ENDPOINT_URL for a local endpoint)")
     if isinstance(err, bx.SSLError):
-        return BackendUnreadable(f"TLS failed {where}: {one_line(err)} (AWS_CA_BUNDLE names a private CA)")
+        return BackendUnreadable(f"{where}: TLS failed: {one_line(err)} (AWS_CA_BUNDLE names a private CA)")
     if isinstance(err, bx.ConnectTimeoutError | bx.ReadTimeoutError):
-        return BackendUnreadable(f"no answer {where}: {one_line(err)}")
+        return BackendUnreadable(f"{where}: no answer in time: {one_line(err)}")
     if isinstance(err, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.HTTPClientError):
-        return BackendUnreadable(f"cannot connect {where}: {one_line(err)} (network, proxy or AWS_ENDPOINT_URL)")
+        return BackendUnreadable(f"{where}: cannot connect: {one_line(err)} (network, proxy or AWS_ENDPOINT_URL)")
     if isinstance(err, bx.ClientError):
         code = err.response.get("Error", {}).get("Code", "")
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         message = one_line(err.response.get("Error", {}).get("Message", "")) or one_line(err)
         if code in _CREDENTIALS or status == 403:
             return BackendUnreadable(
-                f"AWS refused the credentials {where}: {code}: {message} (expected credentials of account {settings.account_id} allowed to read the stack's secrets)"
+                f"{where}: AWS refused the credentials: {code}: {message} (expected credentials of account {settings.account_id} allowed to read the stack's secrets)"
             )
         if status == 429 or code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
-            return BackendUnreadable(f"throttled {where} after {RETRIES} retries: {code}: {message}")
+            return BackendUnreadable(f"{where}: throttled, {RETRIES} retries spent: {code}: {message}")
         if status and status >= 500:
-            return BackendUnreadable(f"server error {status} {where} after {RETRIES} retries: {code}: {message}")
-        return BackendUnreadable(f"AWS answered {status} {where}: {code}: {message}")
+            return BackendUnreadable(f"{where}: server error {status}, {RETRIES} retries spent: {code}: {message}")
+        return BackendUnreadable(f"{where}: AWS answered {status}: {code}: {message}")
     if isinstance(err, bx.BotoCoreError):
-        return BackendUnreadable(f"cannot read {where}: {type(err).__name__}: {one_line(err)}")
-    return BackendUnreadable(f"cannot read {where}: {type(err).__name__}: {one_line(err)}")
+        return BackendUnreadable(f"{where}: {type(err).__name__}: {one_line(err)}")
+    return BackendUnreadable(f"{where}: {type(err).__name__}: {one_line(err)}")
 
 
 def _clients(settings: AwsSettings, deadline: Deadline):

@@ -102,32 +102,32 @@ def _why(settings: VaultSettings, err: Exception, doing: str, vault) -> BackendU
     import requests
 
     url, source = address(settings)
-    where = f"{doing} at {url} ({source})"
+    where = f"reading {doing} at {url} ({source})"
     if isinstance(err, requests.exceptions.SSLError):
         ca = "VAULT_CACERT" if os.environ.get("VAULT_CACERT") else "the stack's vaultCaBundle" if settings.ca_bundle else "the system CAs"
-        return BackendUnreadable(f"TLS failed {where}, verifying with {ca}: {one_line(err)}")
+        return BackendUnreadable(f"{where}: TLS failed, verifying with {ca}: {one_line(err)}")
     if isinstance(err, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
-        return BackendUnreadable(f"no answer {where}: {one_line(err)}")
+        return BackendUnreadable(f"{where}: no answer in time: {one_line(err)}")
     if isinstance(err, requests.exceptions.ConnectionError):
-        return BackendUnreadable(f"cannot connect {where}: {one_line(err)} (network, or VAULT_ADDR)")
+        return BackendUnreadable(f"{where}: cannot connect: {one_line(err)} (network, or VAULT_ADDR)")
     if isinstance(err, hx.VaultDown):
         try:
             sealed = vault.sys.read_seal_status().get("sealed")
         except Exception:  # noqa: BLE001 - the 503 below says enough
             sealed = None
         if sealed:
-            return BackendUnreadable(f"Vault is sealed {where}: unseal it (or point VAULT_ADDR at an unsealed node)")
-        return BackendUnreadable(f"Vault is unavailable (503, standby or maintenance) {where} after {RETRIES} retries: {one_line(err)}")
+            return BackendUnreadable(f"{where}: Vault is sealed: unseal it (or point VAULT_ADDR at an unsealed node)")
+        return BackendUnreadable(f"{where}: Vault is unavailable (503: standby or maintenance), {RETRIES} retries spent: {one_line(err)}")
     if isinstance(err, hx.Forbidden | hx.Unauthorized):
         return BackendUnreadable(
-            f"Vault refused the token ({'403' if isinstance(err, hx.Forbidden) else '401'}) {where}: {one_line(err)} "
+            f"{where}: Vault refused the token ({'403' if isinstance(err, hx.Forbidden) else '401'}): {one_line(err)} "
             f"(expected a VAULT_TOKEN whose policy reads {settings.kv_mount}/metadata/* and {settings.kv_mount}/data/*)"
         )
     if isinstance(err, hx.RateLimitExceeded):
-        return BackendUnreadable(f"throttled (429) {where} after {RETRIES} retries: {one_line(err)}")
+        return BackendUnreadable(f"{where}: throttled (429), {RETRIES} retries spent: {one_line(err)}")
     if isinstance(err, hx.InternalServerError | hx.BadGateway | hx.UnexpectedError):
-        return BackendUnreadable(f"server error {where} after {RETRIES} retries: {type(err).__name__}: {one_line(err)}")
-    return BackendUnreadable(f"cannot read {where}: {type(err).__name__}: {one_line(err)}")
+        return BackendUnreadable(f"{where}: server error ({type(err).__name__}), {RETRIES} retries spent: {one_line(err)}")
+    return BackendUnreadable(f"{where}: {type(err).__name__}: {one_line(err)}")
 
 
 def _call(settings, deadline: Deadline, vault, doing: str, call, *args, raw_forbidden: bool = False, **kwargs):
