@@ -80,7 +80,15 @@ def _stamp_metadata(environment: str, settings: VaultSettings, secrets: Catalog)
     Not a Pulumi resource: the only one that carries custom metadata
     (``vault.kv.SecretV2``) owns the secret's data, which this project never touches.
     """
-    client = _client(settings)
+    from infra.backends.reading import DEFAULT_DEADLINE_SECONDS, Deadline
+    from infra.backends.vault.reader import client as tool_client
+
+    # The tools' client: VAULT_ADDR or the stack's address, the stack's CA bundle, timeouts and retries.
+    with tool_client(settings, Deadline(DEFAULT_DEADLINE_SECONDS)) as client:
+        return _stamp(client, environment, settings, secrets)
+
+
+def _stamp(client, environment: str, settings: VaultSettings, secrets: Catalog) -> list[str]:
     stamped = []
     for group, entries in secrets.by_group.items():
         path = secrets.app.grouped_path(environment, group)
