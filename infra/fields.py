@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from infra.durations import go_duration_seconds
 
 if TYPE_CHECKING:
+    from infra.catalog import Catalog
     from infra.separation import Claim
 
 PROJECT = "aragora-secrets"
@@ -192,6 +193,10 @@ class BackendSettings(Settings):
     def exclusive(self) -> list[Claim]:
         """What no other environment of the project may also use (``infra.separation``)."""
         return []
+
+    def check_catalog(self, environment: str, secrets: Catalog) -> None:
+        """Refuse, with ``reject``, what only the catalog can show wrong (e.g. a group it does not have, a
+        name the stack gives its own reader); called before anything is declared."""
 
     def check_kube_context(self, context: str) -> None:
         """Refuse a ``kubeContext`` that names another authority than this backend's (e.g. another

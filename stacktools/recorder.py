@@ -177,6 +177,7 @@ def _run(stack: str, config: Mapping[str, str], program: Callable[[], None], wor
     # The CLI runs the program in the project root, next to the stack files;
     # a --config-file elsewhere brings its own directory's stack files along.
     os.chdir(workdir)
+    config_mod.PROJECT_DIRECTORY.set(workdir)  # getcwd() would name a symlinked directory by its target
     try:
         _sync_await(pulumi.runtime.run_in_stack(program))
     except ConfigError as err:
@@ -235,7 +236,9 @@ def record(
             config.pop(full, None)
         else:
             config[full] = encode_value(value)
-    workdir = config_file.resolve().parent if config_file else ROOT
+    # The stack's neighbours are the stack files beside --config-file as it is spelt: a symlink is
+    # never followed to its target's directory (whose stacks are another project's).
+    workdir = Path(os.path.abspath(config_file)).parent if config_file else ROOT
     return contextvars.Context().run(_run, stack, config, _stack_program(secrets), workdir)
 
 

@@ -5,6 +5,7 @@ second review found passing; each is refused in one line naming the key, before 
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import re
 import shutil
@@ -13,6 +14,10 @@ from functools import cache
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +43,22 @@ def _raw(name: str, **changes) -> dict:
     return {**_base(name), **{k: stackfiles.encode_value(v) for k, v in changes.items()}}
 
 
+@cache
+def cluster_ca(cluster: str) -> str:
+    """A self-signed CA certificate (PEM) of its own for ``cluster``: one CA is one cluster."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cluster)])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+    cert = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def _parse(name: str, **changes) -> config.StackConfig:
+    if backend_of(name) == "vault" and "vaultKubernetesCaCert" not in changes and "kubeContext" in changes:
+        # Each simulated environment's cluster has its own CA, as real clusters do.
+        changes["vaultKubernetesCaCert"] = cluster_ca(changes["kubeContext"])
     return config.parse(_raw(name, **changes), PLANS[name][0])
 
 
@@ -190,7 +210,7 @@ def test_isolation_settings_without_the_isolation_mode_are_refused_not_ignored(k
 
 def test_esos_own_role_as_an_exempt_writer_is_refused():
     role = f"arn:aws:iam::{ACCOUNT}:role/aragora-{PLANS[AWS_NAME][0]}-eso"
-    with pytest.raises(ConfigError, match=rf"^{PROJECT}:awsSecretWriterArns: .* ESO's own role"):
+    with pytest.raises(ConfigError, match=rf"^{PROJECT}:awsSecretWriterArns: .* is an ESO role of this project"):
         render_named(AWS_NAME, awsVpcEndpoints="existing", awsVpcEndpointIds=["vpce-0abc12345def67890"], awsSecretWriterArns=[role])
 
 
