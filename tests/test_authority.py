@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
 import re
 import shutil
@@ -25,8 +26,9 @@ from infra import config, separation, stackfiles
 from infra.backends.aws.settings import known_regions, partition_of
 from infra.backends.vault.settings import canonical_server
 from infra.fields import PROJECT, ConfigError
-from stacktools import plandiff
-from tests.support import PLANS, backend_of, plans_of, render, render_named
+from stacktools import plan as plan_cmd
+from stacktools import plandiff, recorder
+from tests.support import PLANS, backend_of, plans_of, render_named, run_main
 
 AWS_NAME = plans_of("aws")[0]
 VAULT_NAME = plans_of("vault")[0]
@@ -392,12 +394,25 @@ def test_a_stack_file_that_imports_esc_environments_is_refused(tmp_path):
 # --- the diff shows every change ------------------------------------------------------------------
 
 
-def test_a_changed_secret_input_shows_as_a_changed_fingerprint_never_the_value():
-    a = render(PLANS[AWS_NAME][0], kubeconfig="/home/ops/.kube/staging-old")
-    b = render(PLANS[AWS_NAME][0], kubeconfig="/home/ops/.kube/staging-new")
-    text = plandiff.render_text(plandiff.diff(a.resources, b.resources))
+def test_a_changed_secret_input_shows_as_a_changed_fingerprint_never_the_value(tmp_path):
+    stack = PLANS[AWS_NAME][0]
+    base = run_main(plan_cmd.main, ["--stack", stack, "--out", str(tmp_path / "base")])
+    assert base.returncode == 0, base.stderr
+    key = (tmp_path / "base" / recorder.KEY_FILE)
+    assert key.stat().st_mode & 0o077 == 0 and len(bytes.fromhex(key.read_text())) == 32
+    old = recorder.render(stack, overrides={"kubeconfig": "/home/ops/.kube/staging-old"}, fingerprint_key=bytes.fromhex(key.read_text()))
+    new = recorder.render(stack, overrides={"kubeconfig": "/home/ops/.kube/staging-new"}, fingerprint_key=bytes.fromhex(key.read_text()))
+    text = plandiff.render_text(plandiff.diff(old.resources, new.resources))
     assert re.search(r'^    (~|\+-) kubeconfig: "\[secret [0-9a-f]{12}\]" => "\[secret [0-9a-f]{12}\]"$', text, re.M), text
     assert "staging-old" not in text and "staging-new" not in text
+
+
+def test_a_fingerprint_is_keyed_so_a_guessed_value_cannot_be_confirmed_from_a_bare_hash():
+    stack, guess = PLANS[AWS_NAME][0], "/home/ops/.kube/config"
+    unkeyed = hashlib.sha256(json.dumps(guess).encode()).hexdigest()[:12]
+    shown = {json.dumps(recorder.render(stack, overrides={"kubeconfig": guess}, fingerprint_key=k).resources) for k in (b"a" * 32, b"b" * 32)}
+    assert len(shown) == 2 and not any(unkeyed in s for s in shown)  # two keys, two fingerprints, never the bare hash
+    assert "[secret]" in json.dumps(recorder.render(stack, overrides={"kubeconfig": guess}).resources)  # no key: no digest
 
 
 def test_a_replacement_that_would_collide_with_the_old_object_is_flagged():
