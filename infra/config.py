@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -193,6 +194,16 @@ class CommonSettings(Settings):
                 self.eso_service_account,
                 f"is set with esoInstall managed (allowed: {ESO_DEFAULT_SERVICE_ACCOUNT}, the chart's own; or esoInstall external)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_rotation_date(self) -> CommonSettings:
+        # A marker written as a date must be one: 2026-02-30 is a typo that would read as a rotation.
+        if re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])", self.jwt_rotation, re.ASCII):
+            try:
+                date.fromisoformat(self.jwt_rotation[:10])
+            except ValueError:
+                reject("jwtRotation", self.jwt_rotation, "starts with a date that does not exist (allowed: a real date YYYY-MM-DD, or a marker that is not date-shaped)")
         return self
 
     @model_validator(mode="after")
