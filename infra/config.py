@@ -33,6 +33,7 @@ from infra import separation, stackfiles
 from infra.backends import REGISTRY, BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
 from infra.fields import (
+    MAX_JSON_CHARS,
     PROJECT,
     BackendSettings,
     ConfigError,
@@ -74,10 +75,6 @@ class ReloaderMode(StrEnum):
     """Install stakater Reloader into the app namespace."""
     EXTERNAL = "external"
     """A Reloader already runs in the cluster: only annotate the Secrets."""
-
-
-MAX_JSON_CHARS = 64 * 1024
-"""A structured value longer than a stack file may be is refused before it is parsed."""
 
 
 def chart_values() -> Any:

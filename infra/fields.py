@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from infra.separation import Claim
 
 PROJECT = "aragora-secrets"
+MAX_JSON_CHARS = 64 * 1024
+"""A structured value (a list, a map) longer than a stack file may be is refused before it is parsed."""
 
 
 class ConfigError(pulumi.RunError):
@@ -138,9 +140,11 @@ def text_list(pattern: str, allowed: str) -> Any:
 
     def check(value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
+            if len(value) > MAX_JSON_CHARS:
+                raise ValueError(f"is longer than {MAX_JSON_CHARS // 1024} KiB (allowed: {what})")
             try:
                 value = json.loads(value) if value else []
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 raise ValueError(f"is not a list (allowed: {what})") from None
         if not isinstance(value, list | tuple):
             raise ValueError(f"is not a list (allowed: {what})")

@@ -217,12 +217,29 @@ def test_a_rotation_lambda_of_another_region_is_refused(tmp_path):
 
 
 def test_a_structured_value_nested_too_deep_is_one_line():
-    raw = {**config.project_keys(stackfiles.stack_config(*PLANS[plans_of("aws")[0]])), "esoValues": "[" * 100_000 + "]" * 100_000}
+    raw = {**config.project_keys(stackfiles.stack_config(*PLANS[plans_of("aws")[0]])), "esoValues": "[" * 20_000 + "]" * 20_000}
     with pytest.raises(ConfigError, match=rf"^{P}:esoValues: .*allowed: a YAML map"):
         config.parse(raw, "qa")
     raw["esoValues"] = json.dumps(_nested(40))
     with pytest.raises(ConfigError, match=rf"^{P}:esoValues: .*nested deeper"):
         config.parse(raw, "qa")
+
+
+def test_a_list_nested_too_deep_is_one_line():
+    raw = {**BASE_RAW, "alertLabels": "[" * 20_000 + "]" * 20_000}
+    with pytest.raises(ConfigError, match=rf"^{P}:alertLabels: .*is not a list"):
+        config.parse(raw, "qa")
+
+
+def test_make_plan_into_an_existing_file_or_against_a_broken_base_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "resources.json").write_text("[]")
+    (tmp_path / "base" / "cost.json").write_text('{"monthlyCost": "a lot"}')
+    for argv in (["--out", str(tmp_path / "file")], ["--diff", str(tmp_path / "base")]):
+        result = run_main(plan_cmd.main, ["--stack", PLANS[plans_of("aws")[0]][0], *argv])
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and result.stdout == "", result.stderr
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def _nested(depth: int) -> dict:
