@@ -21,10 +21,17 @@ SELinux, procMount or sysctl escape, no group 0), no host network, distinct
 ports, and every value's type against the chart's ``values.schema.json``.
 The chart's defaults and schema at ``helm-chart-2.9.0`` are vendored in
 ``eso_chart/chart-2.9.0.json`` (source paths and commit inside), so nothing
-is fetched at run time; Helm's coalescing is
-``pkg/chart/common/util/coalesce.go`` (``coalesceTablesFullKey``: "if the
-value is nil, delete the key") in helm/helm v3/v4, and it validates the
-coalesced values against the schema before rendering.
+is fetched at run time. Sources read (tags as named):
+- Helm v3.21.4 ``pkg/chartutil/coalesce.go:226-229`` (a null user value
+  deletes the chart's key), ``:278-308`` (maps merge, anything else replaces;
+  a nested null deletes too), ``pkg/chartutil/values.go:167`` (the coalesced
+  values are validated against ``values.schema.json``).
+- external-secrets helm-chart-2.9.0 ``templates/deployment.yaml:55-69`` and
+  ``webhook-deployment.yaml:55-66`` (a context is rendered only when
+  ``enabled`` and not empty), ``templates/_helpers.tpl:229-243`` (``enabled``
+  is dropped, every other field passes through), ``deployment.yaml:143-172``
+  and ``webhook-deployment.yaml:73-110`` (the ports each server listens on),
+  ``deployment.yaml:61`` and ``webhook-deployment.yaml:47`` (``hostNetwork``).
 """
 
 from __future__ import annotations
@@ -290,9 +297,13 @@ def _pod_problems(values: Mapping[str, Any], where: str) -> list[tuple[str, str]
     def bad(path: str, what: str) -> None:
         found.append((path, f"{what} ({HARDENED_TEXT})"))
 
+    # The container's field wins over the pod's, but a weaker pod field is refused too: it would hold
+    # for any container that does not repeat the field (and as soon as the container's is removed).
     path, value = either("runAsNonRoot")
     if value is not True:
         bad(path, "would let the pod run as root")
+    elif pod.get("runAsNonRoot") not in (None, True):
+        bad(f"{where}podSecurityContext.runAsNonRoot", "would let the pod run as root")
     for field in ("runAsUser", "runAsGroup"):
         # Refused at either level: a container value only hides the pod's until it is removed.
         for name, context in (("securityContext", ctr), ("podSecurityContext", pod)):
@@ -322,11 +333,16 @@ def _pod_problems(values: Mapping[str, Any], where: str) -> list[tuple[str, str]
     if ctr.get("procMount") not in (None, "Default"):
         bad(f"{where}securityContext.procMount", "unmasks /proc")
     path, seccomp = either("seccompProfile")
-    if not isinstance(seccomp, Mapping) or seccomp.get("type") != "RuntimeDefault" or set(seccomp) != {"type"}:
+    pod_seccomp = pod.get("seccompProfile")
+    runtime_default = {"type": "RuntimeDefault"}
+    if not isinstance(seccomp, Mapping) or dict(seccomp) != runtime_default:
         bad(path, "is not seccompProfile {type: RuntimeDefault}")
-    path, apparmor = either("appArmorProfile")
-    if apparmor is not None and (not isinstance(apparmor, Mapping) or apparmor.get("type") not in ("RuntimeDefault", "Localhost")):
-        bad(path, "would run the container unconfined by AppArmor")
+    elif pod_seccomp is not None and pod_seccomp != runtime_default:
+        bad(f"{where}podSecurityContext.seccompProfile", "is not seccompProfile {type: RuntimeDefault}")
+    for name, context in (("securityContext", ctr), ("podSecurityContext", pod)):
+        apparmor = context.get("appArmorProfile")
+        if apparmor is not None and (not isinstance(apparmor, Mapping) or apparmor.get("type") not in ("RuntimeDefault", "Localhost")):
+            bad(f"{where}{name}.appArmorProfile", "would run the container unconfined by AppArmor")
     for name, context in (("podSecurityContext", pod), ("securityContext", ctr)):
         selinux = context.get("seLinuxOptions")
         if selinux is None:
