@@ -157,6 +157,10 @@ def test_deployer_roles_that_differ_only_in_case_or_path_are_one_identity(tmp_pa
     refused(write(tmp_path, "beta", AWS, kubeContext="ctx-b", awsDeployerRoleArn=f"arn:aws:iam::{account}:role/aragora-deployer"), "awsDeployerRoleArn", "stack alpha")
 
 
+def test_one_administrator_listed_twice_in_another_case_or_path_is_refused(tmp_path):
+    refused(write(tmp_path, "qa", AWS, awsKmsAdminArns=[ESO_ROLE + "platform-admin", ESO_ROLE + "ops/Platform-Admin"]), "awsKmsAdminArns", "IAM names ignore case")
+
+
 def test_issuer_hosts_follow_the_partition(tmp_path):
     account = AWS[f"{P}:awsAccountId"]
     refused(write(tmp_path, "qa", AWS, awsOidcProviderArn=f"arn:aws:iam::{account}:oidc-provider/oidc.eks.us-east-1.amazonaws.com.cn/id/{'A' * 32}"), "awsOidcProviderArn", "amazonaws.com")

@@ -184,6 +184,14 @@ class AwsSettings(BackendSettings):
         groups = [pair.split("=", 1)[0] for pair in self.rotation_lambda_arns]
         if len(set(groups)) != len(groups):
             reject("awsRotationLambdaArns", list(self.rotation_lambda_arns), "names a group twice (allowed: one rotation Lambda per group)")
+        for key, arns in (("awsKmsAdminArns", self.kms_admin_arns), ("awsSecretWriterArns", self.secret_writer_arns)):
+            # One IAM identity however its name is cased or pathed: listing it twice is a mistake that hides another.
+            seen: dict[tuple[str, str], str] = {}
+            for arn in arns:
+                identity = (arn.split(":", 5)[5].split("/", 1)[0], iam_name(arn))
+                if identity in seen:
+                    reject(key, arn, f"is {seen[identity]} again (allowed: each identity once; IAM names ignore case and path)")
+                seen[identity] = arn
         deployer = [self.deployer_role_arn] if self.deployer_role_arn else []
         for key, arns in (
             ("awsKmsAdminArns", self.kms_admin_arns),
