@@ -133,7 +133,7 @@ def _resources(value: Any) -> str | None:
     ok = ok and all(
         isinstance(q, dict)
         and set(q) <= {"cpu", "memory", "ephemeral-storage"}
-        and all(isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) <= 40 and _QUANTITY.fullmatch(str(v)) for v in q.values())
+        and all(isinstance(v, str | int | float) and not isinstance(v, bool) and len(str(v)) <= 40 and _QUANTITY.fullmatch(str(v)) for v in q.values())
         for q in value.values()
     )
     return None if ok else "requests/limits of cpu, memory, ephemeral-storage as quantities, e.g. {requests: {cpu: 100m}}"
@@ -426,6 +426,10 @@ def judge(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = _schema_problems(values, _chart()["schema"], "")
     for where in DEPLOYMENTS:
         found += _pod_problems(values, where)
+    for where in DEPLOYMENTS:
+        # A deleted repository renders an image reference without a name: nothing would start.
+        if not _repository(_get(values, f"{where}image.repository")):
+            found.append((f"{where}image.repository", "is missing or not an image repository (allowed: the chart's default or a mirror, e.g. registry.example.com/mirror/external-secrets)"))
     return found + _port_problems(values)
 
 

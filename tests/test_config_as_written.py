@@ -69,7 +69,7 @@ def refused(path: Path, key: str, *words: str) -> str:
 
 
 def test_the_documented_eso_values_render_from_a_stack_file_with_their_yaml_types(tmp_path):
-    path = write(tmp_path, "qa", AWS, f"  {P}:esoValues:\n    webhook: {{port: 9443, hostNetwork: false}}\n    resources: {{requests: {{cpu: 100m, memory: 1}}}}\n")
+    path = write(tmp_path, "qa", AWS, f"  {P}:esoValues:\n    webhook: {{port: 9443, hostNetwork: false}}\n    resources: {{requests: {{cpu: 0.5, memory: 1}}}}\n")
     values = recorder.render("qa", path).one(RELEASE)["inputs"]["values"]
     assert values["webhook"]["port"] == 9443 and values["webhook"]["hostNetwork"] is False
     ingress_ports = [p["port"] for rule in values["webhook"]["networkPolicy"]["ingress"] for p in rule.get("ports", [])]
@@ -107,6 +107,8 @@ def test_yaml_12_core_types_inside_a_map_and_text_at_the_top(tmp_path):
         ("certController: {podSecurityContext: {enabled: false}}", "certController.podSecurityContext.enabled", "podSecurityContext"),
         ("webhook: {port: 8080}", "webhook.port", "8080"),  # the webhook's metrics port
         ("webhook: {hostNetwork: true}", "webhook.hostNetwork", "host network"),
+        ("webhook: {port: null}", "webhook.port", "not a port"),
+        ("certController: {image: {repository: null}}", "certController.image.repository", "missing"),
         ("podAnnotations: {container.apparmor.security.beta.kubernetes.io/external-secrets: unconfined}", "podAnnotations.container", "annotation"),
     ],
 )

@@ -228,20 +228,19 @@ class VaultSettings(BackendSettings):
                 path=True,
             )
         )
-        ca = self.kubernetes_ca_fingerprint
-        if ca:
-            # One CA signs one cluster's API server certificate: two names for the API server (the
-            # cluster-local one and the external one) with the same CA are one cluster.
+        # One CA signs one cluster's API server certificate: two names for the API server (the
+        # cluster-local one and the external one) with a CA in common are one cluster.
+        for ca in self.kubernetes_ca_fingerprints:
             claims.append(Claim("vaultKubernetesCaCert", f"kubernetes-ca/{ca}", self.kubernetes_host or "", "the CA of this environment's own cluster"))
         return claims
 
     @property
-    def kubernetes_ca_fingerprint(self) -> str | None:
-        """SHA-256 of the CA certificates' DER, sorted: the cluster's identity however the PEM is laid out."""
+    def kubernetes_ca_fingerprints(self) -> list[str]:
+        """SHA-256 of each CA certificate's DER: the cluster's identity however the PEM is laid out."""
         if not self.kubernetes_ca_cert:
-            return None
+            return []
         certificates = x509.load_pem_x509_certificates(self.kubernetes_ca_cert.encode("ascii"))
-        return hashlib.sha256(b"".join(sorted(c.public_bytes(serialization.Encoding.DER) for c in certificates))).hexdigest()
+        return sorted({hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest() for c in certificates})
 
     @property
     def token_ttl_seconds(self) -> int:
