@@ -297,5 +297,9 @@ def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
     check_namespaces(config, [k for k, v in config.items() if isinstance(v, dict) and "secure" in v])
     values = dict(project_defaults())
     for key, value in config.items():
-        values[str(key)] = encode_value(value)
+        try:
+            values[str(key)] = encode_value(value)
+        except ValueError:
+            # .inf/.nan inside a map or list: Go's encoding/json cannot pass them, so the CLI cannot either.
+            raise ConfigError(f"{quote_key(key)}: holds .inf or .nan (allowed: finite numbers; the Pulumi CLI cannot pass others)") from None
     return values

@@ -117,6 +117,13 @@ def test_eso_values_that_undo_a_hardening_over_the_charts_defaults_are_refused_n
     assert message.startswith(f"{P}:esoValues: '{path}"), message
 
 
+@pytest.mark.parametrize("number", [".nan", ".inf", "-.Inf"])
+def test_a_number_the_cli_cannot_pass_is_one_line(tmp_path, number):
+    path = write(tmp_path, "qa", AWS, f"  {P}:esoValues: {{resources: {{requests: {{cpu: {number}}}}}}}\n")
+    result = run_main(plan_cmd.main, ["--config-file", str(path)])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "esoValues" in result.stderr, result.stderr
+
+
 def test_a_neighbour_with_the_documented_example_leaves_other_stacks_valid(tmp_path):
     write(tmp_path, "alpha", AWS, f"  {P}:esoValues:\n    webhook: {{port: 9443}}\n    securityContext: {{runAsUser: 65532}}\n", kubeContext="ctx-a",
           awsOidcProviderArn=AWS[f"{P}:awsOidcProviderArn"][:-32] + "A" * 32, awsDeployerRoleArn=AWS[f"{P}:awsDeployerRoleArn"] + "-a")
