@@ -107,7 +107,9 @@ class ExternalSecretsOperatorArgs:
     project's; only the paths ``eso_values.ALLOWED`` lists, never one that undoes a hardening."""
 
     def __post_init__(self) -> None:
-        refused = eso_values.problems(self.values)
+        # The caller's values alone, then everything the release renders with (this project's values and
+        # the caller's, over the chart's defaults): a hardening must hold in what Helm runs.
+        refused = eso_values.problems(self.values) or eso_values.judge(eso_values.effective(helm_values(self)))
         if refused:
             path, why = refused[0]
             raise ValueError(f"ExternalSecretsOperatorArgs.values: {path} {why}")

@@ -37,7 +37,7 @@ from components.sync_alerts import SyncAlerts, SyncAlertsArgs
 from infra import catalog
 from infra.backends import backend_of
 from infra.backends.base import Declared
-from infra.config import CommonSettings, EsoInstall, ReloaderMode, StackConfig
+from infra.config import CommonSettings, EsoInstall, ReloaderMode, StackConfig, check_against_catalog
 from infra.durations import go_duration_seconds, prometheus_duration
 
 
@@ -81,6 +81,10 @@ def eso_args(common: CommonSettings, declared: Declared | None = None) -> Extern
 
 def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     common, app = cfg.common, secrets.app
+    # Whatever can be refused is refused before the first resource (the provider) is declared.
+    check_against_catalog(cfg, secrets)
+    if common.eso_install is EsoInstall.MANAGED:
+        eso_args(common)  # the chart values, judged over the chart's defaults
     # An explicit context, never whatever is current on the operator's machine:
     # one environment's stack cannot apply into another's cluster by accident.
     # Every setting that weakens safety is pinned here: the SDK would otherwise

@@ -43,8 +43,11 @@ the offline plan, no traceback.
 How values are read:
 
 - **Stack files are read as the Pulumi CLI reads them** (Go yaml.v3, YAML 1.2):
-  a scalar is its text (YAML 1.1's `on`/`yes`/`off` and `0x2`, `2.0` are not
-  booleans or numbers); a key twice, or a second `config:` block, is an error;
+  a top-level value is its text, as the CLI stores it (YAML 1.1's
+  `on`/`yes`/`off` and `0x2`, `2.0` are not booleans or numbers); inside a map
+  or a list (`esoValues`, list keys) scalars keep their YAML 1.2 core types,
+  as the CLI passes object values as JSON: `9443` is an integer, `false` a
+  boolean, `~` a null, `"0"` and `on` text; a key twice, or a second `config:` block, is an error;
   anchors, aliases and explicit tags are refused; a file over 64 KiB is refused
   unread.
 - **Namespaces**: the project's own keys; of provider keys only
