@@ -15,7 +15,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-API_VERSION = "external-secrets.io/v1"
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE, CLUSTER_SECRET_STORE_TYPE
+from components.facts import K8S_IDENTITY, Facts
+
+FACTS = {CLUSTER_SECRET_STORE_TYPE: Facts(K8S_IDENTITY)}
+"""Replaced when its identity changes; deleting it stops every sync but loses no value."""
 # Long enough for ESO to validate the store against the backend on first
 # install (webhook cold start plus one provider call), short enough to fail a
 # broken `pulumi up` within minutes.
@@ -55,7 +59,7 @@ class ClusterSecretStore(pulumi.ComponentResource):
         store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version=API_VERSION,
-            kind="ClusterSecretStore",
+            kind=CLUSTER_SECRET_STORE,
             metadata={
                 "name": args.store_name,
                 "labels": dict(args.labels),

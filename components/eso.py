@@ -21,7 +21,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import eso_values
+from components.facts import K8S_IDENTITY, Facts
 from components.service_account import ServiceAccount
+
+FACTS = {
+    "kubernetes:core/v1:Namespace": Facts(K8S_IDENTITY),
+    # A release is identified by its name and namespace; everything else upgrades in place.
+    "kubernetes:helm.sh/v3:Release": Facts(("name", "namespace")),
+}
 
 CHART = "external-secrets"
 CHART_REPO = "https://charts.external-secrets.io"

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.facts import K8S_IDENTITY, Facts
 from components.service_account import ServiceAccount
+
+FACTS = {"kubernetes:core/v1:ServiceAccountPatch": Facts(K8S_IDENTITY)}
 
 
 @dataclass(frozen=True)

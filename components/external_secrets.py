@@ -17,7 +17,16 @@ from enum import StrEnum
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster_secret_store import API_VERSION, await_ready_annotations
+from components.cluster_secret_store import await_ready_annotations
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE, EXTERNAL_SECRET, EXTERNAL_SECRET_TYPE
+from components.facts import K8S_IDENTITY, CostRole, Facts
+
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+FACTS = {
+    NAMESPACE_TYPE: Facts(K8S_IDENTITY),
+    # Deleting one leaves its Secret (creationPolicy Orphan): the plan diff says so for this type.
+    EXTERNAL_SECRET_TYPE: Facts(K8S_IDENTITY, cost_role=CostRole.PROVIDER_CALLS),
+}
 
 
 class RefreshPolicy(StrEnum):
@@ -86,7 +95,7 @@ def external_secret_spec(spec: ExternalSecretSpec, store_name: str, refresh_inte
     return {
         "refreshInterval": refresh_interval,
         "refreshPolicy": spec.refresh_policy.value,
-        "secretStoreRef": {"kind": "ClusterSecretStore", "name": store_name},
+        "secretStoreRef": {"kind": CLUSTER_SECRET_STORE, "name": store_name},
         "target": target,
         "data": data,
     }
@@ -116,7 +125,7 @@ class AppExternalSecrets(pulumi.ComponentResource):
             k8s.apiextensions.CustomResource(
                 f"{name}-{spec.name}",
                 api_version=API_VERSION,
-                kind="ExternalSecret",
+                kind=EXTERNAL_SECRET,
                 metadata={
                     "name": spec.name,
                     "namespace": ns.metadata["name"],

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.facts import Facts
+
+FACTS = {"kubernetes:helm.sh/v3:Release": Facts(("name", "namespace"))}
+
 CHART = "reloader"
 CHART_REPO = "https://stakater.github.io/stakater-charts"
 # Pinned like the ESO chart: a Reloader upgrade is a reviewed change.

@@ -27,6 +27,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.facts import K8S_IDENTITY, Facts
+
+FACTS = {"kubernetes:monitoring.coreos.com/v1:PrometheusRule": Facts(K8S_IDENTITY)}
+
 
 @dataclass(frozen=True)
 class SyncAlertsArgs:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from infra import catalog
-from infra.backends import backend_of
+from infra.backends import VALUE_READER, backend_of, capability
 from infra.config import from_stack_file
 from infra.fields import ConfigError
 from stacktools import cli
@@ -35,12 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = from_stack_file(args.stack, args.config_file)
+        reader = capability(backend_of(cfg.backend), VALUE_READER)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     secrets = catalog.CATALOG
     try:
-        present = backend_of(cfg.backend).value_presence(cfg.environment, cfg.backend, secrets)
+        present = reader(cfg.environment, cfg.backend, secrets)
         rows = [(entry, *present(entry)) for entry in secrets]
     except Exception as err:  # noqa: BLE001 - whatever the client raises: one line, exit 2
         print(backend_failure(cfg, err), file=sys.stderr)

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 
-from infra.backends import backend_of
+from infra.backends import CREDENTIALS, CapabilityMissing, backend_of, capability
 from infra.config import StackConfig
 
 
@@ -23,7 +23,10 @@ def utc_time(value: str) -> dt.datetime:
 def backend_failure(cfg: StackConfig, err: BaseException) -> str:
     """One line for a backend that cannot be read, with what the tool expected to find in the environment."""
     detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    hint = backend_of(cfg.backend).credentials(cfg.backend)
+    try:
+        hint = capability(backend_of(cfg.backend), CREDENTIALS)(cfg.backend)
+    except CapabilityMissing:
+        hint = f"the {cfg.backend.name} backend's credentials in the environment"
     return f"error: cannot read the {cfg.environment} backend ({cfg.backend.name}): {type(err).__name__}{f': {detail}' if detail else ''}; expected {hint}"
 
 

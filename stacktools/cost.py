@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.backends import REGISTRY
+from components.facts import CostRole, Facts, shared
+from infra.backends import facts, load, names
 from infra.durations import HOURS_PER_MONTH, go_duration_seconds
 
 PRICES = Path(__file__).resolve().parent.parent / "infra" / "prices.json"
-EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
 
 def price_sheets(path: Path = PRICES) -> dict[str, Any]:
@@ -95,10 +95,16 @@ class Estimate:
         }
 
 
-def refreshes(resources: Iterable[Mapping[str, Any]]) -> tuple[Refresh, ...]:
+def _calls_of(table: Mapping[str, Facts]) -> set[str]:
+    """The types whose refreshes are provider calls (ESO's ExternalSecret, as its component says)."""
+    return {t for t, f in table.items() if f.cost_role is CostRole.PROVIDER_CALLS}
+
+
+def refreshes(resources: Iterable[Mapping[str, Any]], table: Mapping[str, Facts] | None = None) -> tuple[Refresh, ...]:
+    calling = _calls_of(shared() if table is None else table)
     found = []
     for r in resources:
-        if r["type"] != EXTERNAL_SECRET:
+        if r["type"] not in calling:
             continue
         spec = r["inputs"].get("spec") or {}
         policy = spec.get("refreshPolicy") or "Periodic"
@@ -117,11 +123,13 @@ def estimate(resources: list[dict[str, Any]], backend: str, sheets: Mapping[str,
     sheets = price_sheets() if sheets is None else sheets
     sheet = sheets["backends"].get(backend, {"source": [], "units": {}})
     units: dict[str, float] = {}
-    billed = REGISTRY[backend].billed if backend in REGISTRY else {}
+    # Only the stack's backend is loaded; an unknown name (a test's "x") bills nothing but the calls.
+    table = facts(load(backend)) if backend in names() else shared()
     for r in resources:
-        for unit, quantity in (billed[r["type"]](r["inputs"]) if r["type"] in billed else {}).items():
+        bills = table[r["type"]].billed if r["type"] in table else None
+        for unit, quantity in (bills(r["inputs"]) if bills else {}).items():
             units[unit] = units.get(unit, 0.0) + quantity
-    found = refreshes(resources)
+    found = refreshes(resources, table)
     calls = sum(x.calls for x in found)
     for unit, price in sheet["units"].items():
         if price.get("per_call"):

@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from infra.backends import backend_of
+from infra.backends import WORKSPACE, backend_of, capability
 from infra.config import DriftCheck, StackConfig, check_separation
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import ROOT, stack_file
@@ -99,10 +99,7 @@ def prerequisites(cfg: StackConfig, every: Sequence[StackConfig]) -> list[dict[s
 
 def manifests(cfg: StackConfig, every: Sequence[StackConfig], source: Source, state: State, namespace: str) -> list[dict]:
     """The workspace's service account, its one binding, and the Stack."""
-    backend = backend_of(cfg.backend)
-    if backend.workspace is None:
-        raise ConfigError(f"{PROJECT}:backend: {backend.name} declares no operator workspace (Backend.workspace)")
-    workspace = backend.workspace(cfg.backend)
+    workspace = capability(backend_of(cfg.backend), WORKSPACE)(cfg.backend)
     if workspace.identity_key and not workspace.identity:
         raise ConfigError(
             f"{PROJECT}:{workspace.identity_key}: missing in {stack_file(cfg.environment).name} "

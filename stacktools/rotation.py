@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import catalog
-from infra.backends import REGISTRY, backend_of
+from infra.backends import ROTATION_READER, STAMP_METADATA, backend_of, capability
 from infra.config import StackConfig, from_stack_file
 from infra.fields import ConfigError
 from stacktools import cli
@@ -45,7 +45,7 @@ class Row:
 
 
 def report(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> list[Row]:
-    changed = backend_of(cfg.backend).value_age(cfg.environment, cfg.backend, secrets)
+    changed = capability(backend_of(cfg.backend), ROTATION_READER)(cfg.environment, cfg.backend, secrets)
     return [Row(entry, *changed(entry)) for entry in secrets]
 
 
@@ -68,15 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     now = args.now or dt.datetime.now(dt.UTC)
     try:
         cfg = from_stack_file(args.stack, args.config_file)
+        capability(backend_of(cfg.backend), ROTATION_READER)  # asked first: a backend without one says so
+        stamp = capability(backend_of(cfg.backend), STAMP_METADATA) if args.stamp_metadata else None
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        if args.stamp_metadata:
-            stamp = backend_of(cfg.backend).stamp_metadata
-            if stamp is None:
-                able = ", ".join(name for name, b in REGISTRY.items() if b.stamp_metadata)
-                raise ConfigError(f"--stamp-metadata: stack {args.stack} uses backend {cfg.backend.name} (allowed: a stack of {able})")
+        if stamp is not None:
             for path in stamp(cfg.environment, cfg.backend, catalog.CATALOG):
                 print(f"stamped {path}")
         rows = report(cfg)

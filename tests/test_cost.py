@@ -7,13 +7,14 @@ import json
 
 import pytest
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from infra.backends import REGISTRY
 from infra.durations import go_duration_seconds
 from stacktools import cost
 from stacktools import plan as plan_cmd
-from tests.support import PLANS, STACKS, render, render_named, run_main
+from tests.support import PLANS, STACKS, facts_of, render, render_named, run_main
 
-ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
+ES = EXTERNAL_SECRET_TYPE
 
 
 def _external_secret(name: str, keys: list[str], interval: str = "1h", policy: str | None = None, props: int = 1) -> dict:
@@ -65,7 +66,8 @@ def test_every_plan_is_fully_priced_from_its_backends_sheet(name):
     assert est.unpriced == [], f"units without a price in infra/prices.json: {est.unpriced}"
     periodic = [r for r in plan.of_type(ES) if r["inputs"]["spec"].get("refreshPolicy", "Periodic") == "Periodic"]
     assert (est.calls > 0) is bool(periodic)
-    billed = REGISTRY[plan.outputs["backend"]].billed
+    table = facts_of(name)
+    billed = {t: f.billed for t, f in table.items() if f.billed}
     assert {line.unit for line in est.lines} >= {u for r in plan.resources if r["type"] in billed for u in billed[r["type"]](r["inputs"])}
 
 
@@ -80,8 +82,7 @@ def test_every_backend_has_a_price_sheet_with_its_source_and_the_date_it_was_rea
 
 
 def test_a_gcp_secret_bills_a_version_per_location_and_its_rotation_notices():
-    (gcp,) = [b for b in REGISTRY.values() if "gcp:secretmanager/secret:Secret" in b.billed]
-    billed = gcp.billed["gcp:secretmanager/secret:Secret"]
+    (billed,) = [f.billed for b in REGISTRY.values() for t, f in b.resources.items() if t == "gcp:secretmanager/secret:Secret"]
     two = {"replication": {"userManaged": {"replicas": [{"location": "a"}, {"location": "b"}]}}}
     assert billed(two) == {"version-location-months": 2}
     assert billed({"replication": {"auto": {}}, "rotation": {"rotationPeriod": f"{730 * 3600}s"}}) == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 
 def test_store_carries_the_given_provider_block_and_waits_for_ready():

@@ -9,7 +9,7 @@ from components.external_secrets import (
     RefreshPolicy,
     SecretValueRef,
 )
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 SPECS = [
     ExternalSecretSpec("periodic", [SecretValueRef("A", "remote/a", "p"), SecretValueRef("B", "remote/b")]),
