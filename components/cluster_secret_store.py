@@ -3,7 +3,7 @@
 Owns: the ``external-secrets.io/v1`` ClusterSecretStore object.
 Does not own: the backend's provider block (built by the backend's own
 component, e.g. ``AwsEsoIdentity.store_provider``) nor the operator that serves
-the CRD (pass ``depends_on=[release]``).
+the CRD (pass ``ResourceOptions(depends_on=[release, *grants])``: the store object waits for them).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ class ClusterSecretStoreArgs:
     """`pulumi up` fails until ESO reports the store Ready (off for a first deploy)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """On the store object, e.g. ``app.kubernetes.io/part-of``."""
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ClusterSecretStore(pulumi.ComponentResource):
@@ -66,7 +65,8 @@ class ClusterSecretStore(pulumi.ComponentResource):
                 "annotations": await_ready_annotations() if args.await_ready else {"pulumi.com/skipAwait": "true"},
             },
             spec={"provider": args.provider, "conditions": [{"namespaces": list(args.namespaces)}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            # The component's own depends_on, passed on: children do not inherit it from their parent.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.store_name = store.metadata["name"]
 

@@ -68,7 +68,6 @@ class AppExternalSecretsArgs:
     secrets: Sequence[ExternalSecretSpec]
     labels: Mapping[str, str] = field(default_factory=dict)
     """On every ExternalSecret, e.g. ``app.kubernetes.io/part-of``."""
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def external_secret_spec(spec: ExternalSecretSpec, store_name: str, refresh_interval: str) -> dict:
@@ -135,7 +134,8 @@ class AppExternalSecrets(pulumi.ComponentResource):
                 spec=pulumi.Output.from_input(args.store_name).apply(
                     lambda store, spec=spec: external_secret_spec(spec, store, args.refresh_interval)
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                # The component's own depends_on (the ESO release), passed on: children do not inherit it.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
             )
 
         self.namespace = ns.metadata["name"]

@@ -13,7 +13,6 @@ Does not own: the app's Deployment, nor the namespace (``external_secrets``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -36,7 +35,6 @@ SEARCH_ANNOTATION = {"reloader.stakater.com/search": "true"}
 @dataclass(frozen=True)
 class ReloaderArgs:
     namespace: pulumi.Input[str]
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def helm_values() -> dict:
@@ -67,6 +65,6 @@ class Reloader(pulumi.ComponentResource):
             timeout=300,
             cleanup_on_fail=True,
             max_history=5,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.register_outputs({})
