@@ -5,14 +5,14 @@
 An ESO upgrade bricks the CRDs when an older API version is still *stored*:
 the new chart's CRDs no longer list it, the API server refuses the update,
 and every ExternalSecret becomes unreadable (ESO issues #4665, #4784, #5141).
-This reads ``status.storedVersions`` of every ``external-secrets.io`` CRD
+This reads ``status.storedVersions`` of every CRD of ESO's API group
 through the stack's own context and refuses while anything but ``v1`` is
 stored, printing the migration steps. With ``--new-values`` (the new chart's
 ``helm show values external-secrets --version X``) it also warns about every
 value this stack sets that the new chart no longer has.
 
 With ``esoInstall: external`` it also checks the ESO the platform installed:
-that it serves ``external-secrets.io/v1`` ClusterSecretStore and
+that it serves ESO's ``v1`` ClusterSecretStore and
 ExternalSecret (the kinds this stack declares), that its controller's version
 is in the supported range (the major version of ``esoChartVersion``, the one
 the stack is tested against, from X.0.0 on), and that the configured service
@@ -33,12 +33,13 @@ from typing import Any
 
 import yaml
 
+from components import eso_api
 from infra.config import EsoInstall, from_stack_file
 from infra.fields import ConfigError
 from stacktools import cli
 from stacktools.ops import OpsError, _kubectl, _run
 
-GROUP = "external-secrets.io"
+GROUP = eso_api.GROUP
 MIGRATION = """\
 Migrate the stored objects to v1 before the upgrade:
   1. Serve the old version again if the running chart no longer does: set crds.unsafeServeV1Beta1: true for this run.
@@ -51,7 +52,7 @@ Migrate the stored objects to v1 before the upgrade:
 
 
 def stored_old_versions(crds: dict[str, Any]) -> dict[str, list[str]]:
-    """``{crd: [stored versions other than v1]}`` for the external-secrets.io CRDs of a ``kubectl get crd -o json``."""
+    """``{crd: [stored versions other than v1]}`` for ESO's CRDs (``GROUP``) of a ``kubectl get crd -o json``."""
     old = {}
     for item in crds.get("items", []):
         name = item.get("metadata", {}).get("name", "")

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 import yaml
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from infra.durations import go_duration_seconds
 from tests.support import ROOT, STACKS, configured, render
 
@@ -120,7 +121,7 @@ def test_each_alert_fires_when_it_should_and_the_healthy_case_is_quiet(stack, tm
 
 
 def _external_secrets(plan) -> dict[str, dict]:
-    return {r["inputs"]["metadata"]["name"]: r["inputs"] for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")}
+    return {r["inputs"]["metadata"]["name"]: r["inputs"] for r in plan.of_type(EXTERNAL_SECRET_TYPE)}
 
 
 def _minutes(duration: str) -> int:

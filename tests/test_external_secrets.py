@@ -6,14 +6,15 @@ from collections import Counter
 
 import pytest
 
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import catalog
 from infra.fields import ConfigError
 from stacktools import plandiff
 from tests.support import ANY_STACK, PLANS, configured, plans_of, render, render_named
 
 CAT = catalog.CATALOG
-STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
-ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
+STORE = CLUSTER_SECRET_STORE_TYPE
+ES = EXTERNAL_SECRET_TYPE
 
 
 @pytest.fixture(params=sorted(PLANS))
@@ -37,7 +38,7 @@ def _data(es: dict) -> dict[str, dict]:
 
 def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(aws_plan):
     store = aws_plan.one(STORE)["inputs"]
-    assert store["apiVersion"] == "external-secrets.io/v1"
+    assert store["apiVersion"] == API_VERSION
     assert store["metadata"]["name"] == "aws-secrets-manager"
     assert store["spec"]["provider"] == {
         "aws": {

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from components.eso_api import CLUSTER_SECRET_STORE_TYPE
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, GROUP
 from infra.backends import (
     ACCESS_DOCUMENTS,
     CI_CREDENTIALS,
@@ -159,3 +160,15 @@ def test_store_is_created_only_after_every_grant_its_backend_declares(plan_name)
     assert grants
     for r in grants:
         assert r["urn"] in depends_on, r["name"]
+
+
+def test_no_eso_type_or_api_version_is_copied_outside_components():
+    # The tooling, the program, the policy pack and the tests name ESO's types through components/eso_api.py.
+    copied = re.compile(rf"(kubernetes:)?{re.escape(GROUP)}/v\d")
+    found = [
+        str(p.relative_to(ROOT))
+        for part in ("infra", "stacktools", "policy", "tests", "bench")
+        for p in (ROOT / part).rglob("*.py")
+        if ".venv" not in p.parts and copied.search(p.read_text())
+    ]
+    assert found == []
