@@ -150,8 +150,6 @@ class Workspace:
     """On the workspace's service account: how the cluster hands it that identity (IRSA, Workload Identity)."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Non-secret environment of the workspace (region, address)."""
-    note: str = ""
-    """What the platform must set up beside the manifests, for docs/operator.md and the generator's output."""
 
 
 @dataclass(frozen=True)

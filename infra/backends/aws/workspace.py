@@ -6,6 +6,9 @@ from infra.backends.aws.settings import AwsSettings
 from infra.backends.base import Workspace
 
 
+# The platform sets up beside the manifests: IRSA: the role trusts the operator cluster's OIDC provider for
+# exactly the workspace's service account (sts.amazonaws.com audience); Pod Identity: associate the role with
+# that service account instead.
 def workspace(settings: AwsSettings) -> Workspace:
     role = settings.deployer_role_arn
     return Workspace(
@@ -13,8 +16,4 @@ def workspace(settings: AwsSettings) -> Workspace:
         identity=role,
         annotations={"eks.amazonaws.com/role-arn": role} if role else {},
         env={"AWS_REGION": settings.region or ""},
-        note=(
-            "IRSA: the role trusts the operator cluster's OIDC provider for exactly the workspace's service account "
-            "(sts.amazonaws.com audience); Pod Identity: associate the role with that service account instead"
-        ),
     )
