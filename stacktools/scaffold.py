@@ -126,7 +126,8 @@ FILES = {
             )
             return Declared(
                 store_name=settings.store_name,
-                store_provider={{"{name}": {{"endpoint": settings.endpoint}}}},
+                # ESO authenticates as its own service account: the store names it (namespace included).
+                store_provider={{"{name}": {{"endpoint": settings.endpoint, "auth": {{"serviceAccountRef": eso.ref()}}}}}},
                 remote_ref=lambda e: RemoteRef(secrets.app.per_value_id(environment, e)),
                 grants=tuple(items.items),
             )

@@ -82,8 +82,15 @@ def changed_paths(repo: Path) -> list[str]:
 
 
 def _env(repo: Path) -> dict[str, str]:
-    # The copy's own code first: the shared virtualenv installs the project in editable mode.
-    return {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}
+    """The copy's own packages first: the shared virtualenv installs the project (this tree) in editable
+    mode. Through a directory of links, not the copy itself, so a program run with cwd = the copy still
+    finds no sys.path entry for its working directory (as under the Pulumi CLI; test_plan_command checks)."""
+    links = repo.parent / "pythonpath"
+    links.mkdir(exist_ok=True)
+    for package in repo.iterdir():
+        if (package / "__init__.py").is_file() and not (links / package.name).exists():
+            (links / package.name).symlink_to(package, target_is_directory=True)
+    return {**os.environ, "PYTHONPATH": str(links), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _bin() -> Path:
