@@ -31,15 +31,6 @@ def dev_server(workdir: Path) -> Iterator[tuple[str, str]]:
         yield address, token
 
 
-@contextmanager
-def kv_v2_server(workdir: Path, mount: str) -> Iterator[tuple[hvac.Client, dict[str, str]]]:
-    """A dev server whose ``mount`` is a fresh KV v2 engine: ``(root client, VAULT_ADDR/VAULT_TOKEN env)``."""
-    with dev_server(workdir) as (address, token):
-        client = hvac.Client(url=address, token=token, timeout=5)
-        remount(client, mount, "kv", {"version": "2"})
-        yield client, {"VAULT_ADDR": address, "VAULT_TOKEN": token}
-
-
 UPGRADE_TIMEOUT_SECONDS = 10
 
 

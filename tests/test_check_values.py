@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from infra import catalog
-from tests.moto_server import moto_server
-from tests.openbao import kv_v2_server
+from tests.openbao import remount
+from tests.shared_servers import reset_moto
 from tests.support import PLANS, ROOT, plans_of, render
 
 AWS_NAME = plans_of("aws")[0]
@@ -63,18 +63,18 @@ def _assert_missing_exactly(result: subprocess.CompletedProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def aws(tmp_path_factory):
+def aws(moto_url):
     plan = render(*PLANS[AWS_NAME])
     region = plan.setting("awsRegion")
-    with moto_server(tmp_path_factory.mktemp("moto-check"), plan.setting("awsAccountId")) as endpoint:
-        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
-        client = boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
-        for group in CAT.by_group:
-            name = CAT.app.grouped_path(plan.stack, group)
-            client.create_secret(Name=name)
-            if group != EMPTY_GROUP:
-                client.put_secret_value(SecretId=name, SecretString=json.dumps(_document(group)))
-        yield env, client, plan.stack
+    reset_moto(moto_url)
+    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
+    client = boto3.client("secretsmanager", region_name=region, endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    for group in CAT.by_group:
+        name = CAT.app.grouped_path(plan.stack, group)
+        client.create_secret(Name=name)
+        if group != EMPTY_GROUP:
+            client.put_secret_value(SecretId=name, SecretString=json.dumps(_document(group)))
+    return env, client, plan.stack
 
 
 def test_aws_lists_exactly_the_values_the_backend_lacks_and_exits_1(aws):
@@ -91,14 +91,15 @@ def test_aws_without_credentials_is_one_line_naming_the_variables(aws):
 
 
 @pytest.fixture(scope="module")
-def vault(tmp_path_factory):
+def vault(bao_server):
     plan = render(*PLANS[VAULT_NAME])
     mount = plan.setting("vaultKvMount")
-    with kv_v2_server(tmp_path_factory.mktemp("bao-check"), mount) as (client, env):
-        for group in CAT.by_group:
-            if group != EMPTY_GROUP:
-                client.secrets.kv.v2.create_or_update_secret(path=CAT.app.grouped_path(plan.stack, group), secret=_document(group), mount_point=mount)
-        yield env, client, mount, plan.stack
+    client, env, _ = bao_server
+    remount(client, mount, "kv", {"version": "2"})  # fresh: no other module's values
+    for group in CAT.by_group:
+        if group != EMPTY_GROUP:
+            client.secrets.kv.v2.create_or_update_secret(path=CAT.app.grouped_path(plan.stack, group), secret=_document(group), mount_point=mount)
+    return env, client, mount, plan.stack
 
 
 def test_vault_lists_exactly_the_values_the_backend_lacks_and_exits_1(vault):

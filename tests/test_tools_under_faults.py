@@ -31,8 +31,8 @@ from infra.config import from_stack_file
 from stacktools import checkvalues, ops, rotation
 from tests.faults import endpoint, refused, tls_pair
 from tests.kube_api import deployed
-from tests.moto_server import moto_server
-from tests.openbao import kv_v2_server, remount
+from tests.openbao import remount
+from tests.shared_servers import reset_moto
 from tests.support import PLANS, plans_of, render, run_main
 
 CAT = catalog.CATALOG
@@ -99,12 +99,12 @@ def _one_line(result, *words: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def bao(tmp_path_factory):
+def bao(bao_server):
     plan = render(*PLANS[VAULT_NAME])
     mount = plan.setting("vaultKvMount")
-    workdir = tmp_path_factory.mktemp("bao-faults")
-    with kv_v2_server(workdir, mount) as (client, env):
-        yield client, env, mount, plan.stack, workdir
+    client, env, workdir = bao_server
+    remount(client, mount, "kv", {"version": "2"})  # fresh: no other module's values
+    return client, env, mount, plan.stack, workdir
 
 
 @pytest.fixture
@@ -260,13 +260,13 @@ def test_vault_uses_the_stacks_ca_bundle(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory):
+def moto(moto_url):
     plan = render(*PLANS[AWS_NAME])
     region = plan.setting("awsRegion")
-    with moto_server(tmp_path_factory.mktemp("moto-faults"), plan.setting("awsAccountId")) as url:
-        env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
-        client = boto3.client("secretsmanager", region_name=region, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
-        yield client, env, plan.stack, url
+    reset_moto(moto_url)
+    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
+    client = boto3.client("secretsmanager", region_name=region, endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    return client, env, plan.stack, moto_url
 
 
 @pytest.fixture
