@@ -14,8 +14,8 @@ from components.eso_api import CLUSTER_SECRET_STORE_TYPE, GROUP
 from infra.backends import (
     ACCESS_DOCUMENTS,
     CI_CREDENTIALS,
-    CREDENTIALS,
     ROTATION_READER,
+    STAMP_METADATA,
     VALUE_READER,
     WORKSPACE,
     Capability,
@@ -104,7 +104,7 @@ def test_the_tooling_names_no_backend():
 
 BACKENDS = list(names())
 ACTION = yaml.safe_load((ROOT / ".github/actions/stack-credentials/action.yml").read_text())
-CAPABILITIES = [ACCESS_DOCUMENTS, WORKSPACE, ROTATION_READER, VALUE_READER, CREDENTIALS, CI_CREDENTIALS]
+CAPABILITIES = [ACCESS_DOCUMENTS, WORKSPACE, ROTATION_READER, VALUE_READER, STAMP_METADATA, CI_CREDENTIALS]
 
 
 @pytest.mark.parametrize("name", BACKENDS)

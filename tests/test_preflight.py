@@ -31,8 +31,9 @@ def _preflight(tmp_path: Path, fixture: str, *args: str) -> subprocess.Completed
     fake = bin_dir / "kubectl"
     fake.write_text(
         f"#!{sys.executable}\nimport sys\n"
-        f"if sys.argv[1:] == ['config', 'get-contexts', '-o', 'name']: print({context!r})\n"
-        f"elif sys.argv[1:] == ['--context', {context!r}, 'get', 'crd', '-o', 'json']: print(open({str(FIXTURES / fixture)!r}).read())\n"
+        "args = [a for a in sys.argv[1:] if not a.startswith('--request-timeout=')]\n"
+        f"if args == ['config', 'get-contexts', '-o', 'name']: print({context!r})\n"
+        f"elif args == ['--context', {context!r}, 'get', 'crd', '-o', 'json']: print(open({str(FIXTURES / fixture)!r}).read())\n"
         "else: sys.exit(3)\n"
     )
     fake.chmod(0o755)
@@ -118,7 +119,8 @@ def _external(tmp_path: Path, *, resources=("clustersecretstores", "externalsecr
     fake.write_text(
         f"#!{sys.executable}\nimport json, sys\n"
         f"answers = {{tuple(k): v for k, v in json.load(open({str(bin_dir / 'answers.json')!r}))}}\n"
-        "out, code = answers.get(tuple(sys.argv[1:]), ('', 3))\nprint(out)\nsys.exit(code)\n"
+        "args = tuple(a for a in sys.argv[1:] if not a.startswith('--request-timeout='))\n"
+        "out, code = answers.get(args, ('', 3))\nprint(out)\nif code: print('Error from server (NotFound): not found', file=sys.stderr)\nsys.exit(code)\n"
     )
     fake.chmod(0o755)
     return _in_process(bin_dir, ["--stack", STACK, "--config-file", str(stack_file)])

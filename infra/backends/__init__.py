@@ -26,7 +26,6 @@ from enum import StrEnum
 from infra.backends.base import (
     ACCESS_DOCUMENTS,
     CI_CREDENTIALS,
-    CREDENTIALS,
     PRICE_SHEET,
     ROTATION_READER,
     STAMP_METADATA,
@@ -41,7 +40,6 @@ from infra.backends.base import (
 __all__ = [
     "ACCESS_DOCUMENTS",
     "CI_CREDENTIALS",
-    "CREDENTIALS",
     "PRICE_SHEET",
     "REGISTRY",
     "ROTATION_READER",

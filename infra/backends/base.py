@@ -12,10 +12,9 @@ capability                  file                  asked by
 ==========================  ====================  =================================
 ``ACCESS_DOCUMENTS``        ``access.py``         ``plan --out`` (policies/)
 ``WORKSPACE``               ``workspace.py``      ``make operator``
+``VALUE_READER``            ``reader.py``         ``make check-values``, ``make verify BACKEND=1``
 ``ROTATION_READER``         ``reader.py``         ``make rotation-report``
-``VALUE_READER``            ``reader.py``         ``make check-values``
-``STAMP_METADATA``          ``reader.py``         ``make rotation-report STAMP=1``
-``CREDENTIALS``             ``reader.py``         the readers' error line
+``STAMP_METADATA``          ``stamp.py``          ``make rotation-report STAMP=1``
 ``PRICE_SHEET``             ``prices.json``       the cost estimate
 ``CI_CREDENTIALS``          ``ci.py``             CI's stack-credentials action
 ==========================  ====================  =================================
@@ -32,7 +31,6 @@ google-cloud) only when they run.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import importlib
 import importlib.util
@@ -132,10 +130,6 @@ class MockRequest:
 
 Mocked = tuple[str, dict[str, Any]]
 """``(id, outputs)`` of a mocked resource."""
-AgeReader = Callable[[SecretEntry], tuple[str, dt.datetime | None]]
-"""A value's location and when its current version was written (None: no value yet)."""
-PresenceReader = Callable[[SecretEntry], tuple[str, bool]]
-"""A value's location and whether the backend holds it."""
 
 
 @dataclass(frozen=True)
@@ -242,14 +236,13 @@ ACCESS_DOCUMENTS: Capability[AccessDocuments] = Capability("access documents", "
 """``(stack, resources) -> {file name: text}``: what ``plan --out`` writes to policies/."""
 WORKSPACE: Capability[Callable[[Any], Workspace]] = Capability("workspace", "workspace", "workspace")
 """``settings -> Workspace``: how a Pulumi Kubernetes Operator workspace gets credentials (``make operator``)."""
-ROTATION_READER: Capability[Callable[[str, Any, Catalog], AgeReader]] = Capability("rotation reader", "reader", "value_age")
-"""``(environment, settings, catalog) -> AgeReader``: when each value last changed (``make rotation-report``)."""
-VALUE_READER: Capability[Callable[[str, Any, Catalog], PresenceReader]] = Capability("value reader", "reader", "value_presence")
-"""``(environment, settings, catalog) -> PresenceReader``: whether each value is there (``make check-values``)."""
-STAMP_METADATA: Capability[Callable[[str, Any, Catalog], list[str]]] = Capability("rotation metadata stamping", "reader", "stamp_metadata")
+VALUE_READER: Capability[Callable[..., list[Any]]] = Capability("value reader", "reader", "reader")
+"""``reader(environment, settings, catalog, *, deadline) -> [Reading]`` (``infra.backends.reading``): each value
+as the backend holds it (``make check-values``, ``make verify BACKEND=1``)."""
+ROTATION_READER: Capability[Callable[..., list[Any]]] = Capability("rotation reader", "reader", "reader")
+"""The same reader, asked by ``make rotation-report`` (when each value was written)."""
+STAMP_METADATA: Capability[Callable[[str, Any, Catalog], list[str]]] = Capability("rotation metadata stamping", "stamp", "stamp_metadata")
 """``(environment, settings, catalog) -> locations``: each value's rotation policy as backend metadata (``STAMP=1``)."""
-CREDENTIALS: Capability[Callable[[Any], str]] = Capability("credentials hint", "reader", "credentials")
-"""``settings -> hint``: the environment variables the readers take credentials from, for their error line."""
 PRICE_SHEET: Capability[dict[str, Any]] = Capability("price sheet", "prices.json")
 """``{"source": [...], "units": {unit: {price, per, what[, per_call]}}}``: list prices of its billed units."""
 CI_CREDENTIALS: Capability[tuple[str, ...]] = Capability("CI credentials", "ci", "INPUTS")
