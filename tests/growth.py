@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -82,28 +83,37 @@ def changed_paths(repo: Path) -> list[str]:
 
 
 def _env(repo: Path) -> dict[str, str]:
-    """The copy's own packages first: the shared virtualenv installs the project (this tree) in editable
-    mode. Through a directory of links, not the copy itself, so a program run with cwd = the copy still
-    finds no sys.path entry for its working directory (as under the Pulumi CLI; test_plan_command checks)."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def make_venv(repo: Path) -> Path:
+    """A virtualenv for the copy: this one's packages, and the copy's own instead of this tree's.
+
+    This virtualenv installs the project (this tree) in editable mode; a ``.pth`` file of a fresh
+    virtualenv adds a directory of links to the copy's packages, then this one's site-packages, whose own
+    ``.pth`` files (the editable install of this tree among them) are not read. The links keep the copy's
+    working directory off ``sys.path``, as under the Pulumi CLI (test_plan_command checks)."""
     links = repo.parent / "pythonpath"
     links.mkdir(exist_ok=True)
     for package in repo.iterdir():
-        if (package / "__init__.py").is_file() and not (links / package.name).exists():
+        if (package / "__init__.py").is_file():
             (links / package.name).symlink_to(package, target_is_directory=True)
-    return {**os.environ, "PYTHONPATH": str(links), "PYTHONDONTWRITEBYTECODE": "1"}
+    venv = repo.parent / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True, timeout=120)
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    site = venv / purelib.relative_to(sys.prefix)
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "growth.pth").write_text(f"{links}\n{purelib}\n")
+    return venv / "bin"
 
 
-def _bin() -> Path:
-    return Path(sys.executable).parent
-
-
-def run_suite(repo: Path) -> None:
+def run_suite(repo: Path, bin_dir: Path) -> None:
     """Lint and the whole suite in ``repo``, as ``make test`` runs them (the growth checks excluded: no recursion)."""
-    lint = subprocess.run([str(_bin() / "ruff"), "check", "--no-cache", "."], cwd=repo, capture_output=True, text=True, timeout=120)
+    lint = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache", "."], cwd=repo, capture_output=True, text=True, timeout=120)
     if lint.returncode != 0:
         raise GrowthError(f"ruff check: {lint.stdout.strip().splitlines()[-1] if lint.stdout.strip() else lint.stderr.strip()}")
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "addopts=-q -n 2 --dist worksteal"],
+        [str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "addopts=-q -n 2 --dist worksteal"],
         cwd=repo,
         env=_env(repo),
         capture_output=True,
@@ -116,12 +126,12 @@ def run_suite(repo: Path) -> None:
         raise GrowthError(f"the suite is red ({tail}): {'; '.join(failed[:8])}")
 
 
-def grow_backend(repo: Path) -> list[str]:
+def grow_backend(repo: Path, bin_dir: Path) -> list[str]:
     """``make backend NAME=onepass`` exactly as a user runs it (the virtualenv is this one, already set up)."""
     if (repo / "infra/backends" / NEW_BACKEND).exists():
         raise GrowthError(f"backend {NEW_BACKEND} exists already: the check would add nothing")
     done = subprocess.run(
-        [_tool("make"), "--no-print-directory", f"BIN={_bin()}", "-o", ".venv/.runtime-installed", "backend", f"NAME={NEW_BACKEND}"],
+        [_tool("make"), "--no-print-directory", f"BIN={bin_dir}", "-o", ".venv/.runtime-installed", "backend", f"NAME={NEW_BACKEND}"],
         cwd=repo,
         env=_env(repo),
         capture_output=True,
@@ -143,7 +153,7 @@ def _first_stack_file(repo: Path) -> Path:
     return files[0]
 
 
-def grow_environment(repo: Path) -> list[str]:
+def grow_environment(repo: Path, bin_dir: Path) -> list[str]:
     """``cp Pulumi.<first>.yaml Pulumi.qa.yaml`` and edit what another environment may not share.
 
     As docs/extending.md says: the stack's own name in values becomes ``qa``, and every id the
@@ -171,7 +181,7 @@ def readme_catalog_line() -> str:
     return found.group()
 
 
-def grow_value(repo: Path) -> list[str]:
+def grow_value(repo: Path, bin_dir: Path) -> list[str]:
     """The README's example line added to ``CATALOG`` as its last entry."""
     line = readme_catalog_line()
     env_var = re.match(r'SecretEntry\("([A-Z0-9_]+)"', line).group(1)
@@ -190,15 +200,16 @@ def grow_value(repo: Path) -> list[str]:
     return paths
 
 
-CHECKS: dict[str, Callable[[Path], list[str]]] = {"backend": grow_backend, "environment": grow_environment, "value": grow_value}
+CHECKS: dict[str, Callable[[Path, Path], list[str]]] = {"backend": grow_backend, "environment": grow_environment, "value": grow_value}
 
 
 def run(name: str) -> None:
     with tempfile.TemporaryDirectory(prefix=f"growth-{name}-") as tmp:
         repo = copy_tree(Path(tmp) / "repo")
-        paths = CHECKS[name](repo)
+        bin_dir = make_venv(repo)
+        paths = CHECKS[name](repo, bin_dir)
         print(f"growth {name}: {len(paths)} path(s) changed: {', '.join(paths)}; running the suite in the copy", flush=True)
-        run_suite(repo)
+        run_suite(repo, bin_dir)
         print(f"growth {name}: ok", flush=True)
 
 
