@@ -16,9 +16,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE, CLUSTER_SECRET_STORE_TYPE
-from components.facts import K8S_IDENTITY, Facts
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, Facts
 
-FACTS = {CLUSTER_SECRET_STORE_TYPE: Facts(K8S_IDENTITY)}
+FACTS = {
+    CLUSTER_SECRET_STORE_TYPE: Facts(K8S_IDENTITY, free="a Kubernetes object: kept by the cluster's API server, no per-object price (ESO's validation reads of the backend are a few a day, not counted)"),
+    "aragora:eso:ClusterSecretStore": Facts((), free=COMPONENT_FREE),
+}
 """Replaced when its identity changes; deleting it stops every sync but loses no value."""
 # Long enough for ESO to validate the store against the backend on first
 # install (webhook cold start plus one provider call), short enough to fail a

@@ -19,13 +19,18 @@ import pulumi_kubernetes as k8s
 
 from components.cluster_secret_store import await_ready_annotations
 from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE, EXTERNAL_SECRET, EXTERNAL_SECRET_TYPE
-from components.facts import K8S_IDENTITY, CostRole, Facts
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, KUBERNETES_OBJECT_FREE, CostRole, Facts
 
 NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 FACTS = {
-    NAMESPACE_TYPE: Facts(K8S_IDENTITY),
+    NAMESPACE_TYPE: Facts(K8S_IDENTITY, free=KUBERNETES_OBJECT_FREE),
     # Deleting one leaves its Secret (creationPolicy Orphan): the plan diff says so for this type.
-    EXTERNAL_SECRET_TYPE: Facts(K8S_IDENTITY, cost_role=CostRole.PROVIDER_CALLS),
+    EXTERNAL_SECRET_TYPE: Facts(
+        K8S_IDENTITY,
+        cost_role=CostRole.PROVIDER_CALLS,
+        free="a Kubernetes object, no per-object price: the provider calls its refreshes make are priced by the backend's per-call units",
+    ),
+    "aragora:eso:AppExternalSecrets": Facts((), free=COMPONENT_FREE),
 }
 
 

@@ -15,13 +15,16 @@ tools that never declare anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 K8S_IDENTITY: tuple[str, ...] = ("apiVersion", "kind", "metadata.name", "metadata.namespace")
 """A Kubernetes object's identity fields: changing one makes it another object (the provider replaces it)."""
+COMPONENT_FREE = "a component: it only groups its children in Pulumi's state, each decided on its own"
+"""The cost decision of every component type: it creates nothing itself."""
+KUBERNETES_OBJECT_FREE = "a Kubernetes object: kept by the cluster's API server, no per-object price (the cluster is the platform's)"
 
 
 class CostRole(StrEnum):
@@ -44,9 +47,13 @@ class Facts:
     """It gives ESO access: the store must depend on every one the stack declares."""
     unique_on: tuple[str, ...] = ()
     """Inputs unique where the object lives: a replacement keeping them collides with the old object."""
-    billed: Callable[[Mapping[str, Any]], Mapping[str, float]] | None = None
-    """Inputs -> what one bills per month, in units of the backend's price sheet."""
+    billed: Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], Mapping[str, float]] | None = None
+    """``(inputs, resources)``: one resource's inputs and every resource of the plan (what it applies to,
+    e.g. the secrets in a Config rule's scope) -> what it bills per month, in units of the backend's price sheet."""
     cost_role: CostRole = CostRole.NONE
+    free: str = ""
+    """Why it costs nothing: the cost estimate's decision for a type that bills no unit ("" when it bills,
+    or when its backend's price sheet decides)."""
     mock: Callable[[Any], tuple[str, dict[str, Any]] | None] | None = None
     """Offline plan: ``MockRequest -> (id, outputs)`` the provider would compute; None: echo the inputs."""
 
@@ -58,9 +65,10 @@ def of_modules(*modules: Any) -> dict[str, Facts]:
 
 FACTS = {
     # Re-targeting the Kubernetes provider (another cluster) re-targets every object it manages.
-    "pulumi:providers:kubernetes": Facts(("context", "kubeconfig", "cluster")),
+    "pulumi:providers:kubernetes": Facts(("context", "kubeconfig", "cluster"), free="a provider configuration in Pulumi's state: nothing is created"),
+    "pulumi:pulumi:Stack": Facts((), free="Pulumi's own record of the stack: nothing is created in a cloud or a cluster"),
 }
-"""The Kubernetes provider every stack declares (``infra/stack.py``) beside the shared components."""
+"""The Kubernetes provider and the stack itself, which every stack declares (``infra/stack.py``, Pulumi) beside the shared components."""
 
 
 def shared() -> dict[str, Facts]:

@@ -18,9 +18,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.facts import Facts
+from components.eso import RELEASE_FREE
+from components.facts import COMPONENT_FREE, Facts
 
-FACTS = {"kubernetes:helm.sh/v3:Release": Facts(("name", "namespace"))}
+FACTS = {
+    "kubernetes:helm.sh/v3:Release": Facts(("name", "namespace"), free=RELEASE_FREE),
+    "aragora:rollout:Reloader": Facts((), free=COMPONENT_FREE),
+}
 
 CHART = "reloader"
 CHART_REPO = "https://stakater.github.io/stakater-charts"

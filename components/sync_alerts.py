@@ -27,9 +27,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.facts import K8S_IDENTITY, Facts
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, Facts
 
-FACTS = {"kubernetes:monitoring.coreos.com/v1:PrometheusRule": Facts(K8S_IDENTITY)}
+FACTS = {
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": Facts(K8S_IDENTITY, free="a Kubernetes object evaluated by the platform's Prometheus: no per-object price"),
+    "aragora:monitoring:SyncAlerts": Facts((), free=COMPONENT_FREE),
+}
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,11 @@ class Backend:
         return self.settings.name
 
     @property
+    def billed(self) -> dict[str, Callable[..., Mapping[str, float]]]:
+        """Type -> its ``Facts.billed``, for the types that bill (a view of ``resources``)."""
+        return {t: f.billed for t, f in self.resources.items() if f.billed is not None}
+
+    @property
     def package(self) -> str:
         """``infra.backends.<name>``: where its capabilities are looked up."""
         return f"{__name__.rsplit('.', 1)[0]}.{self.name}"

@@ -10,11 +10,14 @@ capabilities are the files beside it: ``access.py``, ``reader.py``,
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from components.facts import Facts
 from infra.backends.aws.settings import AwsSettings
 from infra.backends.base import Backend, Mocked, MockRequest
+from infra.durations import HOURS_PER_MONTH
 
 
 def _kms_key(r: MockRequest) -> Mocked:
@@ -141,6 +144,75 @@ KEYS: dict[str, dict[str, Any]] = {
     },
 }
 
+# How AWS triggers each Config managed rule aws-rotation declares (AWS Config Developer Guide, the
+# rule's page, "Trigger type"): a periodic rule evaluates every resource in its scope on each run,
+# a change-triggered one each resource in scope when a change to it is recorded.
+CONFIG_RULE_TRIGGERS = {
+    "SECRETSMANAGER_SECRET_PERIODIC_ROTATION": "periodic",
+    "SECRETSMANAGER_SECRET_UNUSED": "periodic",
+    "SECRETSMANAGER_USING_CMK": "change",
+}
+# ``maximumExecutionFrequency`` in hours; a periodic managed rule without it runs every 24 hours.
+_RULE_FREQUENCY_HOURS = {"One_Hour": 1, "Three_Hours": 3, "Six_Hours": 6, "Twelve_Hours": 12, "TwentyFour_Hours": 24}
+# Assumed: one recorded change per secret a month (a new value or a rotation); the plan cannot know more.
+CHANGES_PER_MONTH = 1
+# A Config scope's resource types, as the types this backend declares.
+_CONFIG_TYPES = {"AWS::SecretsManager::Secret": "aws:secretsmanager/secret:Secret"}
+
+
+def _tags(resource: dict[str, Any], resources: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """A resource's tags as AWS sees them: its provider's default tags, then its own."""
+    provider = (resource.get("provider") or "").rsplit("::", 1)[0]
+    tags: dict[str, str] = {}
+    for r in resources:
+        if r["urn"] == provider:
+            default = r["inputs"].get("defaultTags") or {}
+            tags.update((json.loads(default) if isinstance(default, str) else default).get("tags") or {})
+    tags.update(resource["inputs"].get("tags") or {})
+    return tags
+
+
+def _billed_config_rule(inputs: dict[str, Any], resources: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Rule evaluations a month: each resource of this plan in the rule's scope, per run or per change.
+
+    An identifier missing from CONFIG_RULE_TRIGGERS counts as periodic (every resource each run,
+    the larger of the two); a test keeps the table complete for what the stack declares."""
+    scope = inputs.get("scope") or {}
+    types = {_CONFIG_TYPES.get(t) for t in scope.get("complianceResourceTypes") or []} or set(_CONFIG_TYPES.values())
+    key, value = scope.get("tagKey"), scope.get("tagValue")
+    in_scope = [
+        r
+        for r in resources
+        if r["type"] in types and (key is None or (key in (tags := _tags(r, resources)) and value in (None, tags[key])))
+    ]
+    identifier = (inputs.get("source") or {}).get("sourceIdentifier")
+    if CONFIG_RULE_TRIGGERS.get(identifier, "periodic") == "periodic":
+        hours = _RULE_FREQUENCY_HOURS.get(inputs.get("maximumExecutionFrequency") or "TwentyFour_Hours", 24)
+        per_resource = HOURS_PER_MONTH / hours
+    else:
+        per_resource = CHANGES_PER_MONTH
+    return {"config-rule-evaluations": len(in_scope) * per_resource} if in_scope else {}
+
+
+def _billed_key(inputs: dict[str, Any], resources: Sequence[dict[str, Any]]) -> dict[str, float]:
+    billed = {"kms-key-months": 1.0}
+    if inputs.get("enableKeyRotation"):
+        # KMS bills the backing keys of the first and second rotations (a key-month each) and no
+        # later ones: the steady state, two rotation periods after the key is created.
+        billed["kms-rotation-key-months"] = 2.0
+    return billed
+
+
+def _billed_endpoint(inputs: dict[str, Any], resources: Sequence[dict[str, Any]]) -> dict[str, float]:
+    # A gateway endpoint (AWS's default type) has no hourly charge.
+    if inputs.get("vpcEndpointType") != "Interface":
+        return {}
+    # One network interface per subnet given, and AWS takes one subnet per Availability Zone;
+    # none given is counted as one zone.
+    zones = len(inputs.get("subnetIds") or []) or 1
+    return {"endpoint-az-hours": float(zones * HOURS_PER_MONTH)}
+
+
 BACKEND = Backend(
     settings=AwsSettings,
     keys=KEYS,
@@ -150,7 +222,7 @@ BACKEND = Backend(
         "aws:kms/key:Key": Facts(
             ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
             data_loss="schedules deletion of the key: every value encrypted with it becomes unreadable",
-            billed=lambda i: {"kms-key-months": 1},
+            billed=_billed_key,
             mock=_kms_key,
         ),
         "aws:kms/alias:Alias": Facts(("name", "namePrefix"), unique_on=("name",), mock=_kms_alias),
@@ -158,7 +230,7 @@ BACKEND = Backend(
             ("name", "namePrefix"),
             data_loss="schedules deletion of the secret and its values (recoverable for the recovery window)",
             unique_on=("name",),
-            billed=lambda i: {"secret-months": 1 + len(i.get("replicas") or [])},
+            billed=lambda i, _: {"secret-months": 1 + len(i.get("replicas") or [])},
             mock=_secret,
         ),
         "aws:secretsmanager/secretPolicy:SecretPolicy": Facts(("secretArn",)),
@@ -168,8 +240,10 @@ BACKEND = Backend(
         "aws:eks/podIdentityAssociation:PodIdentityAssociation": Facts(
             ("clusterName", "namespace", "serviceAccount"), grant=True, mock=_pod_identity
         ),
-        "aws:ec2/vpcEndpoint:VpcEndpoint": Facts(("vpcId", "serviceName", "vpcEndpointType"), mock=_vpc_endpoint),
+        "aws:ec2/vpcEndpoint:VpcEndpoint": Facts(
+            ("vpcId", "serviceName", "vpcEndpointType"), billed=_billed_endpoint, mock=_vpc_endpoint
+        ),
         "aws:secretsmanager/secretRotation:SecretRotation": Facts(("secretId",)),
-        "aws:cfg/rule:Rule": Facts(("name",), unique_on=("name",)),
+        "aws:cfg/rule:Rule": Facts(("name",), unique_on=("name",), billed=_billed_config_rule),
     },
 )

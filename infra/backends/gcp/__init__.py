@@ -10,6 +10,7 @@ are the files beside it: ``access.py``, ``reader.py``, ``workspace.py``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from components.facts import Facts
@@ -29,7 +30,7 @@ def _secret(r: MockRequest) -> Mocked:
     return sid, {**r.inputs, "name": sid}
 
 
-def _billed_secret(inputs: dict) -> dict[str, float]:
+def _billed_secret(inputs: dict, resources: Sequence[dict] = ()) -> dict[str, float]:
     """One current version per location (automatic replication bills as one), and rotation notices."""
     replicas = ((inputs.get("replication") or {}).get("userManaged") or {}).get("replicas") or []
     billed = {"version-location-months": float(max(1, len(replicas)))}
