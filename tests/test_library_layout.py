@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,32 @@ def test_no_eso_type_or_api_version_is_copied_outside_components():
         if ".venv" not in p.parts and copied.search(p.read_text())
     ]
     assert found == []
+
+
+# --- a stack imports its own backend and no other -----------------------------------------------
+
+ONE_PER_BACKEND = sorted({backend_of(n): n for n in sorted(PLANS, reverse=True)}.items())
+IMPORTED = """
+import json, sys
+from stacktools import plan
+code = plan.main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize(("backend", "plan_name"), ONE_PER_BACKEND, ids=[b for b, _ in ONE_PER_BACKEND])
+def test_a_plan_imports_only_its_own_backend(backend, plan_name):
+    stack, config_file = PLANS[plan_name]
+    args = ["--stack", stack, *(["--config-file", str(config_file)] if config_file else [])]
+    done = subprocess.run([sys.executable, "-c", IMPORTED, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0
+    modules = set(result["modules"])
+    assert f"infra.backends.{backend}.declare" in modules  # the check below is not vacuous
+    others = [n for n in names() if n != backend]
+    leaked = sorted(m for m in modules for n in others if m.split(".")[:3] == ["infra", "backends", n] or m.split(".")[:2] == ["components", n])
+    assert leaked == []
+    # cryptography only when the backend's own package uses it (the Vault settings parse a CA).
+    own_code = "\n".join(p.read_text() for p in (ROOT / "infra" / "backends" / backend).rglob("*.py"))
+    assert "cryptography" not in modules or "cryptography" in own_code
