@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from components.eso_api import CLUSTER_SECRET_STORE_TYPE, GROUP
+from infra import stackfiles
 from infra.backends import (
     ACCESS_DOCUMENTS,
     CI_CREDENTIALS,
@@ -215,3 +216,14 @@ def test_a_plan_imports_only_its_own_backend(backend, plan_name):
     # cryptography only when the backend's own package uses it (the Vault settings parse a CA).
     own_code = "\n".join(p.read_text() for p in (ROOT / "infra" / "backends" / backend).rglob("*.py"))
     assert "cryptography" not in modules or "cryptography" in own_code
+
+
+def test_pulumi_yaml_holds_every_backends_keys_as_its_package_declares_them():
+    # `make docs` writes them; stale (a key added to a package, or edited in Pulumi.yaml by hand) fails here.
+    from stacktools import configdoc
+
+    current = configdoc.PROJECT_FILE.read_text()
+    assert current == configdoc.render_project_file(current), "Pulumi.yaml is stale: run `make docs`"
+    declared = stackfiles.declared_config()
+    for name in names():
+        assert set(load(name).keys) <= set(declared), name
