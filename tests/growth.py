@@ -92,7 +92,8 @@ def make_venv(repo: Path) -> Path:
     This virtualenv installs the project (this tree) in editable mode; a ``.pth`` file of a fresh
     virtualenv adds a directory of links to the copy's packages, then this one's site-packages, whose own
     ``.pth`` files (the editable install of this tree among them) are not read. The links keep the copy's
-    working directory off ``sys.path``, as under the Pulumi CLI (test_plan_command checks)."""
+    working directory off ``sys.path``, as under the Pulumi CLI (test_plan_command checks); the tools
+    beside this interpreter are linked beside the new one."""
     links = repo.parent / "pythonpath"
     links.mkdir(exist_ok=True)
     for package in repo.iterdir():
@@ -100,6 +101,10 @@ def make_venv(repo: Path) -> Path:
             (links / package.name).symlink_to(package, target_is_directory=True)
     venv = repo.parent / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True, timeout=120)
+    # The tools the tests find beside their interpreter (moto_server, actionlint, zizmor, ruff, ...).
+    for tool in Path(sys.executable).parent.iterdir():
+        if not (venv / "bin" / tool.name).exists() and not tool.name.startswith(("python", "activate", "pip")):
+            (venv / "bin" / tool.name).symlink_to(tool)
     purelib = Path(sysconfig.get_paths()["purelib"])
     site = venv / purelib.relative_to(sys.prefix)
     site.mkdir(parents=True, exist_ok=True)
@@ -204,7 +209,7 @@ CHECKS: dict[str, Callable[[Path, Path], list[str]]] = {"backend": grow_backend,
 
 
 def run(name: str) -> None:
-    with tempfile.TemporaryDirectory(prefix=f"growth-{name}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"growth-{name}-", ignore_cleanup_errors=True) as tmp:
         repo = copy_tree(Path(tmp) / "repo")
         bin_dir = make_venv(repo)
         paths = CHECKS[name](repo, bin_dir)
