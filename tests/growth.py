@@ -99,7 +99,8 @@ def make_venv(repo: Path) -> Path:
     for package in repo.iterdir():
         if (package / "__init__.py").is_file():
             (links / package.name).symlink_to(package, target_is_directory=True)
-    venv = repo.parent / "venv"
+    # At .venv (git ignores it), stamped as installed: `make <target>` in the copy runs with it as is.
+    venv = repo / ".venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True, timeout=120)
     # The tools the tests find beside their interpreter (moto_server, actionlint, zizmor, ruff, ...).
     for tool in Path(sys.executable).parent.iterdir():
@@ -109,6 +110,8 @@ def make_venv(repo: Path) -> Path:
     site = venv / purelib.relative_to(sys.prefix)
     site.mkdir(parents=True, exist_ok=True)
     (site / "growth.pth").write_text(f"{links}\n{purelib}\n")
+    for stamp in (".runtime-installed", ".dev-installed"):
+        (venv / stamp).touch()
     return venv / "bin"
 
 
@@ -136,7 +139,7 @@ def grow_backend(repo: Path, bin_dir: Path) -> list[str]:
     if (repo / "infra/backends" / NEW_BACKEND).exists():
         raise GrowthError(f"backend {NEW_BACKEND} exists already: the check would add nothing")
     done = subprocess.run(
-        [_tool("make"), "--no-print-directory", f"BIN={bin_dir}", "-o", ".venv/.runtime-installed", "backend", f"NAME={NEW_BACKEND}"],
+        [_tool("make"), "--no-print-directory", "backend", f"NAME={NEW_BACKEND}"],
         cwd=repo,
         env=_env(repo),
         capture_output=True,
