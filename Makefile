@@ -11,12 +11,14 @@ NEED_STACK = $(if $(STACK),$(STACK),$(error STACK=<stack> is required (stacks: $
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: plan test lint tools bench venv deps policy-deps force-sync verify preflight rotation-report check-values operator docs lock clean help
+.PHONY: plan test test-growth lint tools bench venv deps policy-deps force-sync verify preflight rotation-report check-values operator docs backend lock clean help
 
 help:
 	@echo "make plan [STACK=<stack>] [OUT=dir]              offline plan and monthly cost (default: the first deploy wave); stacks: $(STACKS)"
-	@echo "make test                                        lint and the full test suite"
-	@echo "make docs                                        regenerate docs/configuration.md"
+	@echo "make test                                        lint, the full test suite, then the growth checks (test-growth)"
+	@echo "make test-growth                                 the suite on copies grown by a backend, an environment, a value"
+	@echo "make docs                                        regenerate the backends' keys in Pulumi.yaml and docs/configuration.md"
+	@echo "make backend NAME=<name>                         a new backend's skeleton (then make docs): docs/extending.md"
 	@echo "make bench                                       offline plan benchmark (REPEAT=5)"
 	@echo "make force-sync STACK=... [RESTART=deployment/aragora]   re-sync the ExternalSecrets now"
 	@echo "make verify STACK=... [BACKEND=1]                store and ExternalSecrets Ready, every catalog key in each Secret (and in the backend)"
@@ -76,6 +78,13 @@ tools:
 
 test: lint tools
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-growth
+
+# The growth checks run the whole suite again on copies of the tree (a new backend from
+# `make backend`, a qa stack file, a SENTRY_DSN catalog line): too slow to nest in pytest's
+# minute, so they run after it, never skipped (tests/growth.py; exit 1 names what broke).
+test-growth: $(DEV_STAMP) tools
+	$(BIN)/python -m tests.growth
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench.py
@@ -146,8 +155,13 @@ operator: $(RUNTIME_STAMP)
 		$(if $(FLUX_SOURCE),--flux-source "$$FLUX_SOURCE") $(if $(NAMESPACE),--namespace "$$NAMESPACE") $(if $(ORG),--org "$$ORG") \
 		$(if $(STATE),--state "$$STATE") $(if $(SECRETS_PROVIDER),--secrets-provider "$$SECRETS_PROVIDER")
 
-# The configuration reference, from Pulumi.yaml and the settings models.
+# The backends' keys into Pulumi.yaml, and the configuration reference from it and the settings models.
 docs: $(RUNTIME_STAMP)
+	$(BIN)/python -m stacktools.configdoc
+
+# A new backend's skeleton (docs/extending.md, Adding a backend), then its keys into Pulumi.yaml and the docs.
+backend: $(RUNTIME_STAMP)
+	$(BIN)/python -m stacktools.scaffold $(or $(NAME),$(error NAME=<name> is required))
 	$(BIN)/python -m stacktools.configdoc
 
 # Re-resolve constraints.txt after changing a pin (needs the package index).

@@ -21,7 +21,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import eso_values
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, KUBERNETES_OBJECT_FREE, Facts
 from components.service_account import ServiceAccount
+
+RELEASE_FREE = "pods (ESO, Reloader) on the cluster's existing nodes: they use capacity the platform already pays for (sized with esoValues), not a price of their own"
+FACTS = {
+    "kubernetes:core/v1:Namespace": Facts(K8S_IDENTITY, free=KUBERNETES_OBJECT_FREE),
+    # A release is identified by its name and namespace; everything else upgrades in place.
+    "kubernetes:helm.sh/v3:Release": Facts(("name", "namespace"), free=RELEASE_FREE),
+    "aragora:eso:ExternalSecretsOperator": Facts((), free=COMPONENT_FREE),
+}
 
 CHART = "external-secrets"
 CHART_REPO = "https://charts.external-secrets.io"

@@ -38,6 +38,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, Facts
+
+FACTS = {
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": Facts(K8S_IDENTITY, free="a Kubernetes object evaluated by the platform's Prometheus: no per-object price"),
+    "aragora:monitoring:SyncAlerts": Facts((), free=COMPONENT_FREE),
+}
+
 # Prometheus's name for a scraped label that clashes with a target label
 # (honor_labels: false): ESO's `namespace` (the ExternalSecret's) lands here.
 EXPORTED_NAMESPACE = "exported_namespace"

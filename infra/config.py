@@ -29,8 +29,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from components import eso_values
 from components.service_account import ServiceAccount
-from infra import separation, stackfiles
-from infra.backends import REGISTRY, BackendName
+from infra import backends, separation, stackfiles
+from infra.backends import BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
 from infra.fields import (
     MAX_JSON_CHARS,
@@ -241,8 +241,10 @@ class StackConfig:
 
 
 def declared_keys() -> tuple[str, ...]:
-    """Every config key the program knows: the common ones and every backend's."""
-    return CommonSettings.config_keys() + tuple(k for backend in REGISTRY.values() for k in backend.settings.config_keys())
+    """Every config key the program knows: those ``Pulumi.yaml`` declares (the common ones and every backend's,
+    written there by ``make docs`` from the backend packages; a test fails when it is stale). Read from the
+    file, so no other backend's package is imported."""
+    return tuple(stackfiles.declared_config())
 
 
 def _check_environment(stack: str) -> None:
@@ -269,19 +271,23 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     _check_keys(raw)
     common = CommonSettings.parse(dict(raw))
     _check_other_backends(raw, common.backend.value)
-    backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
+    backend = backends.load(common.backend.value).settings.parse(dict(raw))
     backend.check_kube_context(common.kube_context)
     return StackConfig(environment=stack, common=common, backend=backend)
 
 
 def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
-    """Refuse a key of a backend this stack does not use, set to anything but its default: it would be ignored."""
+    """Refuse a key of a backend this stack does not use, set to anything but its default: it would be ignored.
+
+    A declared key that is neither common nor the selected backend's is another backend's: only then, to
+    name it, are the other backends' packages imported."""
     defaults = {k.removeprefix(f"{PROJECT}:"): v for k, v in stackfiles.project_defaults().items()}
-    for name, backend in REGISTRY.items():
-        if name == selected:
+    own = {*CommonSettings.config_keys(), *backends.load(selected).settings.config_keys()}
+    for key in raw:
+        if key in own or stackfiles.encode_value(raw[key]) == defaults.get(key, ""):
             continue
-        for key in backend.settings.config_keys():
-            if key in raw and stackfiles.encode_value(raw[key]) != defaults.get(key, ""):
+        for name in backends.names():
+            if name != selected and key in backends.load(name).settings.config_keys():
                 reject(key, raw[key], f"is a key of backend {name}, and this stack's backend is {selected} (allowed: remove it, or set backend: {name})")
 
 

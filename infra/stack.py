@@ -135,10 +135,9 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             namespaces=[app.namespace],
             await_ready=common.await_sync,
             labels=app.labels,
-            # ESO ready, then every grant, or the store fails validation.
-            depends_on=[*eso_ready, *declared.grants],
         ),
-        opts=k8s_opts,
+        # ESO ready, then every grant, or the store fails validation.
+        opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[*eso_ready, *declared.grants])),
     )
     specs = external_secret_specs(cfg, secrets, declared)
     external = AppExternalSecrets(
@@ -149,9 +148,8 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
             refresh_interval=common.refresh_interval,
             secrets=specs,
             labels=app.labels,
-            depends_on=eso_ready,
         ),
-        opts=k8s_opts,
+        opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=eso_ready)),
     )
     if common.prometheus_operator:
         SyncAlerts(

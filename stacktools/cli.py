@@ -66,8 +66,11 @@ def error(message: str) -> int:
 
 def backend_failure(cfg: StackConfig, err: BaseException) -> str:
     """One line for a backend that cannot be read: the reader's own explanation, or the exception's type and text."""
+    from infra.backends import CapabilityMissing
     from infra.backends.reading import BackendUnreadable
 
+    if isinstance(err, CapabilityMissing):
+        return str(err)  # the backend has no such reader: nothing was read
     detail = str(err) if isinstance(err, BackendUnreadable) else f"{type(err).__name__}: {err}"
     return f"cannot read the {cfg.environment} backend ({cfg.backend.name}): {one_line(detail)}"
 

@@ -8,10 +8,18 @@ properties the ExternalSecret takes from it), so its calls per month are
 Stored and hourly units (secret-months, key-months, endpoint-AZ-hours, rule
 evaluations) are what the stack's backend declares as ``billed`` per resource.
 
-``infra/prices.json`` holds a decision for every resource type a stack can
-declare: Kubernetes, ESO and Pulumi's own types under ``common``, the rest
-under their backend's sheet, each either priced through its units or free with
-the reason. A type with no decision is reported (``undecided``), never
+Every resource type a stack can declare has a decision: the types every stack
+shares (Kubernetes, ESO, Pulumi itself, the components) decide theirs where they
+are declared (``Facts.free`` in ``components/``, collected under ``common``);
+each backend's price sheet is its own (``infra/backends/<name>/prices.json``,
+the ``PRICE_SHEET`` capability), and only the stack's backend's is read. A sheet
+holds its ``units`` (``per_call`` when ESO's refreshes make them, else what its
+``billed`` facts count per resource and month; each priced, ``price`` per
+``per``, or ``free`` with why, with its ``source`` and the date it was
+``read``), a decision per type it declares (``units``, or ``free`` and why) and
+``not_counted``: what a stack can cause that the estimate leaves out. List
+prices in USD, first tier, us-east-1 where a price varies by region. A backend
+without a sheet leaves its types undecided. A type with no decision is reported (``undecided``), never
 silently counted as free. List prices only: no free tier, no discount, no tax;
 ``not_counted`` in the sheet names what a stack can cause but the estimate
 leaves out.
@@ -26,16 +34,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.backends import REGISTRY
+from components.facts import CostRole, Facts, shared
+from infra import backends
 from infra.durations import HOURS_PER_MONTH, go_duration_seconds
 
-PRICES = Path(__file__).resolve().parent.parent / "infra" / "prices.json"
-EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 _NO_SHEET: dict[str, Any] = {"units": {}, "types": {}, "not_counted": {}}
 
 
-def price_sheets(path: Path = PRICES) -> dict[str, Any]:
-    return json.loads(path.read_text())
+def _common() -> dict[str, Any]:
+    """The shared types' decisions, as their components declare them."""
+    return {"types": {t: {"free": f.free} for t, f in shared().items() if f.free}}
+
+
+def price_sheets() -> dict[str, Any]:
+    """The common decisions and every backend's price sheet (``backends``), for reviews and tests: the sheets
+    are read as files, no backend package is imported. A plan reads only its own backend's (``estimate``)."""
+    found = {}
+    for name in backends.names():
+        sheet = Path(backends.__path__[0]) / name / backends.PRICE_SHEET.file
+        if sheet.is_file():
+            found[name] = json.loads(sheet.read_text())
+    return {"common": _common(), "backends": found}
+
+
+def own_sheets(backend: str) -> dict[str, Any]:
+    """The common decisions and the price sheet of ``backend`` alone (none when it has no sheet yet)."""
+    own = {}
+    # A backend without a sheet: its types are reported undecided, never counted free.
+    if backend in backends.names() and backends.PRICE_SHEET.available(backends.load(backend)):
+        own[backend] = backends.capability(backends.load(backend), backends.PRICE_SHEET)
+    return {"common": _common(), "backends": own}
 
 
 def sheet_of(sheets: Mapping[str, Any], backend: str) -> Mapping[str, Any]:
@@ -144,10 +172,16 @@ def _json_quantity(quantity: float) -> int | float:
     return int(quantity) if float(quantity).is_integer() else round(quantity, 2)
 
 
-def refreshes(resources: Iterable[Mapping[str, Any]]) -> tuple[Refresh, ...]:
+def _calls_of(table: Mapping[str, Facts]) -> set[str]:
+    """The types whose refreshes are provider calls (ESO's ExternalSecret, as its component says)."""
+    return {t for t, f in table.items() if f.cost_role is CostRole.PROVIDER_CALLS}
+
+
+def refreshes(resources: Iterable[Mapping[str, Any]], table: Mapping[str, Facts] | None = None) -> tuple[Refresh, ...]:
+    calling = _calls_of(shared() if table is None else table)
     found = []
     for r in resources:
-        if r["type"] != EXTERNAL_SECRET:
+        if r["type"] not in calling:
             continue
         spec = r["inputs"].get("spec") or {}
         policy = spec.get("refreshPolicy") or "Periodic"
@@ -163,14 +197,16 @@ def refreshes(resources: Iterable[Mapping[str, Any]]) -> tuple[Refresh, ...]:
 
 
 def estimate(resources: list[dict[str, Any]], backend: str, sheets: Mapping[str, Any] | None = None) -> Estimate:
-    sheets = price_sheets() if sheets is None else sheets
+    sheets = own_sheets(backend) if sheets is None else sheets
     sheet = sheet_of(sheets, backend)
     units: dict[str, float] = {}
-    billed = REGISTRY[backend].billed if backend in REGISTRY else {}
+    # Only the stack's backend is loaded; an unknown name (a test's "x") bills nothing but the calls.
+    table = backends.facts(backends.load(backend)) if backend in backends.names() else shared()
     for r in resources:
-        for unit, quantity in (billed[r["type"]](r["inputs"], resources) if r["type"] in billed else {}).items():
+        bills = table[r["type"]].billed if r["type"] in table else None
+        for unit, quantity in (bills(r["inputs"], resources) if bills else {}).items():
             units[unit] = units.get(unit, 0.0) + quantity
-    found = refreshes(resources)
+    found = refreshes(resources, table)
     calls = sum(x.calls for x in found)
     for unit, price in sheet["units"].items():
         if price.get("per_call"):
@@ -216,7 +252,7 @@ def _money(value: float) -> str:
 
 def render_text(est: Estimate) -> str:
     read = " to ".join(dict.fromkeys((est.read[0], est.read[-1]))) if est.read else "never"
-    rows = [f"Cost per month (estimate, {est.backend}, list prices read {read}; infra/prices.json):"]
+    rows = [f"Cost per month (estimate, {est.backend}, list prices read {read}; its prices.json):"]
     for r in est.refreshes:
         how = f"{r.keys} remote keys every {r.interval}" if r.calls else f"{r.policy}: no periodic reads"
         rows.append(f"    {r.name}: {how} -> {r.calls:,.0f} calls")
@@ -225,9 +261,9 @@ def render_text(est: Estimate) -> str:
         rows.append(f"    {line.unit}: {_quantity(line.quantity)} -> {price}")
     if est.free:
         resources = sum(f.resources for f in est.free)
-        rows.append(f"    free: {resources} resources of {len(est.free)} types (each type's reason: infra/prices.json, cost.json)")
+        rows.append(f"    free: {resources} resources of {len(est.free)} types (each type's reason: cost.json)")
     for type_ in est.undecided:
-        rows.append(f"    no price decision: {type_} (add it to infra/prices.json: its units, or free and why)")
+        rows.append(f"    no price decision: {type_} (add it to its backend's prices.json, or its component's FACTS: its units, or free and why)")
     rows.append(f"    total: {est.calls:,.0f} provider calls, {_money(est.total)} per month")
     return "\n".join(rows)
 

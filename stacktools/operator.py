@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 
-from infra.backends import backend_of
+from infra.backends import WORKSPACE, backend_of, capability
 from infra.config import DriftCheck, StackConfig, check_separation
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import ROOT, stack_file
@@ -185,11 +185,9 @@ def check_names(cfg: StackConfig) -> None:
 def manifests(cfg: StackConfig, every: Sequence[StackConfig], source: Source, state: State, namespace: str) -> list[dict]:
     """The workspace's service account, its one binding, the deploy Stack and the drift Stack."""
     check_names(cfg)
-    backend = backend_of(cfg.backend)
-    # The one use of the backend's operator workspace (identity, annotations, environment).
-    workspace = backend.workspace(cfg.backend) if backend.workspace else None
-    if workspace is None:
-        raise ConfigError(f"{PROJECT}:backend: make operator is not available for {backend.name} (it declares no operator workspace)")
+    # The one use of the backend's operator workspace (identity, annotations, environment);
+    # a backend without one is "workspace is not available for <backend>", one line.
+    workspace = capability(backend_of(cfg.backend), WORKSPACE)(cfg.backend)
     if workspace.identity_key and not workspace.identity:
         raise ConfigError(
             f"{PROJECT}:{workspace.identity_key}: missing in {stack_file(cfg.environment).name} "

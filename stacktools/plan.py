@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from infra.backends import REGISTRY
+from infra.backends import ACCESS_DOCUMENTS, CapabilityMissing, capability, facts, load
 from infra.config import check_separation, from_stack_file
 from infra.fields import PROJECT, ConfigError
 from infra.stackfiles import ROOT, stack_of
@@ -91,11 +91,13 @@ def _manifest_filename(m: dict[str, Any]) -> str:
 
 
 def policy_documents(plan: Plan) -> dict[str, str]:
-    """``{file name: text}`` for every access document the stack declares, as its backends write them."""
-    docs: dict[str, str] = {}
-    for backend in REGISTRY.values():
-        docs.update(backend.access_documents(plan.stack, plan.resources))
-    return docs
+    """``{file name: text}`` for every access document the stack declares, as its own backend writes them
+    (a backend without the capability writes none: the plan is still whole)."""
+    try:
+        documents = capability(load(plan.setting("backend")), ACCESS_DOCUMENTS)
+    except CapabilityMissing:
+        return {}
+    return documents(plan.stack, plan.resources)
 
 
 def estimate_of(plan: Plan) -> cost.Estimate:
@@ -252,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if base is not None:
-        changes = plandiff.diff(base, plan.resources)
+        changes = plandiff.diff(base, plan.resources, facts(load(plan.setting("backend"))))
         outputs = (base_outputs, plan.outputs) if base_outputs is not None else None
         print(plandiff.render_text(changes, outputs, args.stack))
         print(cost.render_change(base_cost, estimate_of(plan)))

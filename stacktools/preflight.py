@@ -5,21 +5,21 @@
 An ESO upgrade bricks the CRDs when an older API version is still *stored*:
 the new chart's CRDs no longer list it, the API server refuses the update,
 and every ExternalSecret becomes unreadable (ESO issues #4665, #4784, #5141).
-This reads ``status.storedVersions`` of every ``external-secrets.io`` CRD
+This reads ``status.storedVersions`` of every CRD of ESO's API group
 through the stack's own context and refuses while anything but ``v1`` is
 stored, printing the migration steps. With ``--new-values`` (the new chart's
 ``helm show values external-secrets --version X``) it also warns about every
 value this stack sets that the new chart no longer has.
 
 With ``esoInstall: external`` it also checks the ESO the platform installed:
-that it serves ``external-secrets.io/v1`` ClusterSecretStore and
+that it serves ESO's ``v1`` ClusterSecretStore and
 ExternalSecret (the kinds this stack declares), that its controller's version
 is in the supported range (the major version of ``esoChartVersion``, the one
 the stack is tested against, from X.0.0 on), and that the configured service
 account exists.
 
 Every kubectl call is bounded (``--request-timeout`` per request, the tool's
-deadline in all, ``--deadline``). A cluster without the ``external-secrets.io``
+deadline in all, ``--deadline``). A cluster without ESO's API group
 CRDs this stack declares (ClusterSecretStore, ExternalSecret, served as v1) is
 refused: it is the wrong cluster or has no ESO, and there is nothing to check.
 
@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from components import eso_api
 from infra.backends.reading import DeadlineExceeded
 from infra.config import EsoInstall, from_stack_file
 from infra.fields import ConfigError
@@ -46,7 +47,7 @@ from stacktools import cli
 from stacktools.cli import FINDING, OK
 from stacktools.ops import Kubectl, OpsError, Unreachable
 
-GROUP = "external-secrets.io"
+GROUP = eso_api.GROUP
 MIGRATION = """\
 Migrate the stored objects to v1 before the upgrade:
   1. Serve the old version again if the running chart no longer does: set crds.unsafeServeV1Beta1: true for this run.
@@ -73,7 +74,7 @@ def missing_crds(crds: dict[str, Any]) -> list[str]:
 
 
 def stored_old_versions(crds: dict[str, Any]) -> dict[str, list[str]]:
-    """``{crd: [stored versions other than v1]}`` for the external-secrets.io CRDs of a ``kubectl get crd -o json``."""
+    """``{crd: [stored versions other than v1]}`` for ESO's CRDs (``GROUP``) of a ``kubectl get crd -o json``."""
     old = {}
     for item in crds.get("items", []):
         name = item.get("metadata", {}).get("name", "")

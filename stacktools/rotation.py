@@ -27,7 +27,7 @@ import datetime as dt
 from pathlib import Path
 
 from infra import catalog
-from infra.backends import REGISTRY, backend_of
+from infra.backends import ROTATION_READER, STAMP_METADATA, backend_of, capability
 from infra.backends.reading import Reading, reader
 from infra.config import from_stack_file
 from infra.fields import ConfigError
@@ -68,13 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return error(str(err))
     try:
         if args.stamp_metadata:
-            stamp = backend_of(cfg.backend).stamp_metadata
-            if stamp is None:
-                able = ", ".join(name for name, b in REGISTRY.items() if b.stamp_metadata)
-                raise ConfigError(f"--stamp-metadata: stack {args.stack} uses backend {cfg.backend.name} (allowed: a stack of {able})")
+            stamp = capability(backend_of(cfg.backend), STAMP_METADATA)
             for path in deadline.run(lambda: stamp(cfg.environment, cfg.backend, catalog.CATALOG)):
                 print(f"stamped {path}")
-        readings = reader(cfg.environment, cfg.backend, catalog.CATALOG, deadline=deadline)
+        readings = reader(cfg.environment, cfg.backend, catalog.CATALOG, deadline=deadline, kind=ROTATION_READER)
     except ConfigError as err:
         return error(str(err))
     except Exception as err:  # noqa: BLE001 - a backend that cannot be read: one line, exit 2

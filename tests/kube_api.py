@@ -28,12 +28,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from components.eso_api import API_VERSION
+
 HANG_LIMIT_SECONDS = 120
 """A hanging handler gives up after this even if the server is not stopped."""
 
 _GROUPS = {
     "apiextensions.k8s.io/v1": [("customresourcedefinitions", "CustomResourceDefinition", False, ["crd", "crds"])],
-    "external-secrets.io/v1": [("clustersecretstores", "ClusterSecretStore", False), ("externalsecrets", "ExternalSecret", True)],
+    API_VERSION: [("clustersecretstores", "ClusterSecretStore", False), ("externalsecrets", "ExternalSecret", True)],
     "apps/v1": [("deployments", "Deployment", True)],
 }
 _CORE = [("secrets", "Secret", True), ("serviceaccounts", "ServiceAccount", True), ("namespaces", "Namespace", False)]
@@ -54,14 +56,14 @@ def _resource_list(group_version: str, resources) -> dict:
 class ApiServer:
     url: str = ""
     objects: dict[str, dict] = field(default_factory=dict)
-    """API path (``/apis/external-secrets.io/v1/namespaces/aragora/externalsecrets/x``) -> the object."""
+    """API path (``/apis/<group>/<version>/namespaces/aragora/externalsecrets/x``) -> the object."""
     hang_objects: bool = False
     silent: bool = False
     status: int | None = None
     requests: list[str] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
     groups: tuple[str, ...] = tuple(_GROUPS)
-    """The API groups the server serves (drop external-secrets.io/v1 for a cluster without ESO)."""
+    """The API groups the server serves (drop ESO's ``API_VERSION`` for a cluster without ESO)."""
 
     def put(self, path: str, obj: dict) -> None:
         self.objects[path] = obj
@@ -182,7 +184,7 @@ def kubeconfig(path: Path, context: str, server: str) -> Path:
 
 def ready(kind: str, name: str, namespace: str | None = None, status: str = "True") -> dict:
     meta = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": "external-secrets.io/v1", "kind": kind, "metadata": meta,
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": meta,
             "status": {"conditions": [{"type": "Ready", "status": status, "reason": "SecretSynced" if status == "True" else "SecretSyncedError"}]}}
 
 
@@ -212,10 +214,10 @@ def deployed(stack: str, tmp_path: Path, monkeypatch) -> Iterator[ApiServer]:
         monkeypatch.setenv("KUBECACHEDIR", str(tmp_path / "kube-cache"))
         monkeypatch.setenv("HOME", str(tmp_path))
         store = plan.outputs["storeName"]
-        api.put(f"/apis/external-secrets.io/v1/clustersecretstores/{store}", ready("ClusterSecretStore", store))
+        api.put(f"/apis/{API_VERSION}/clustersecretstores/{store}", ready("ClusterSecretStore", store))
         for sync, entries in secrets.by_sync_class.items():
             name = secrets.target_secret(sync)
-            api.put(f"/apis/external-secrets.io/v1/namespaces/{namespace}/externalsecrets/{name}", ready("ExternalSecret", name, namespace))
+            api.put(f"/apis/{API_VERSION}/namespaces/{namespace}/externalsecrets/{name}", ready("ExternalSecret", name, namespace))
             data = {e.env_var: base64.b64encode(f"planted-{e.env_var}".encode()).decode() for e in entries}
             api.put(f"/api/v1/namespaces/{namespace}/secrets/{name}", secret(name, namespace, data))
         for crd in json.loads((Path(__file__).parent / "fixtures" / "crds-v1-only.json").read_text())["items"]:

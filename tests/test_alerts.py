@@ -19,6 +19,7 @@ import subprocess
 import pytest
 import yaml
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from infra.catalog import CATALOG
 from infra.durations import go_duration_seconds
 from tests.support import ROOT, STACKS, configured, render
@@ -318,7 +319,7 @@ def test_rules_page_when_eso_is_gone_its_webhook_fails_or_a_required_secret_flap
 
 
 def _external_secrets(plan) -> dict[str, dict]:
-    return {r["inputs"]["metadata"]["name"]: r["inputs"] for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")}
+    return {r["inputs"]["metadata"]["name"]: r["inputs"] for r in plan.of_type(EXTERNAL_SECRET_TYPE)}
 
 
 def _minutes(duration: str) -> int:

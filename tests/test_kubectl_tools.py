@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from components.eso_api import API_VERSION
 from infra import catalog
 from stacktools import ops, preflight
 from tests.kube_api import deployed
@@ -66,7 +67,7 @@ def test_verify_fails_on_an_empty_value(cluster):
 
 def test_verify_fails_on_an_external_secret_that_is_not_there(cluster):
     sync = next(s for s in CAT.by_sync_class if s.must_sync)
-    del cluster.objects[f"/apis/external-secrets.io/v1/namespaces/{NS}/externalsecrets/{CAT.target_secret(sync)}"]
+    del cluster.objects[f"/apis/{API_VERSION}/namespaces/{NS}/externalsecrets/{CAT.target_secret(sync)}"]
     result = run_main(ops.main, ["verify", "--stack", STACK])
     assert result.returncode == 1 and f"{CAT.target_secret(sync)}: Ready=not found" in result.stdout, result.stdout
 
@@ -124,7 +125,7 @@ def test_force_sync_annotates_through_the_api(cluster):
     patched = {r.split("/")[-1] for r in cluster.requests if r.startswith("PATCH ")}
     assert patched == {CAT.target_secret(s) for s in CAT.by_sync_class if s.force_sync_allowed}
     for name in patched:
-        annotations = cluster.objects[f"/apis/external-secrets.io/v1/namespaces/{NS}/externalsecrets/{name}"]["metadata"]["annotations"]
+        annotations = cluster.objects[f"/apis/{API_VERSION}/namespaces/{NS}/externalsecrets/{name}"]["metadata"]["annotations"]
         assert annotations["force-sync"].isdigit()
 
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from infra import separation
-from infra.backends import REGISTRY
+from infra.backends import WORKSPACE, capability, load, names
 from infra.config import DriftCheck, claims, from_stack_file
 from infra.fields import PROJECT, ConfigError
 from stacktools import matrix, operator
@@ -319,7 +319,7 @@ def test_each_workspace_runs_as_its_own_service_account_carrying_the_stacks_depl
     for stack, doc in by_stack.items():
         account = accounts[(doc["metadata"]["namespace"], doc["spec"]["serviceAccountName"])]
         cfg = from_stack_file(stack)
-        workspace = REGISTRY[cfg.backend.name].workspace(cfg.backend)
+        workspace = capability(load(cfg.backend.name), WORKSPACE)(cfg.backend)
         assert workspace.identity and workspace.identity == configured(stack, workspace.identity_key)
         assert set(account["metadata"]["annotations"].values()) == {workspace.identity}
 
@@ -348,6 +348,13 @@ def test_a_token_in_the_repository_url_never_reaches_a_manifest_and_a_note_says_
     assert "removed the credentials" in result.stderr and TOKEN not in result.stderr + result.stdout
     assert all(TOKEN not in p.read_text() for p in out.iterdir())
     assert {d["spec"]["projectRepo"] for d in _docs(out) if d["kind"] == "Stack"} == {REPO}
+
+
+def test_every_shipped_backend_says_how_its_workspace_gets_credentials():
+    # A new backend may lack one: the generator then refuses its stacks in one line (tests/test_library_layout.py).
+    shipped = {configured(s, "backend") for s in STACKS}
+    for name in names():
+        assert WORKSPACE.available(load(name)) or name not in shipped, name
 
 
 @pytest.mark.parametrize(
@@ -411,7 +418,7 @@ def test_a_stack_without_its_deployer_identity_is_refused_naming_the_key_and_fil
     tree = _tree(tmp_path)
     stack = STACKS[0]
     cfg = from_stack_file(stack)
-    key = REGISTRY[cfg.backend.name].workspace(cfg.backend).identity_key
+    key = capability(load(cfg.backend.name), WORKSPACE)(cfg.backend).identity_key
     path = tree / f"Pulumi.{stack}.yaml"
     path.write_text("\n".join(line for line in path.read_text().splitlines() if f":{key}:" not in line) + "\n")
     result = _run("--out", str(tmp_path / "out"), "--repo", REPO, "--org", "acme", cwd=tree)
@@ -423,7 +430,7 @@ def test_a_stack_without_its_deployer_identity_is_refused_naming_the_key_and_fil
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_second_stack_with_the_same_deployer_identity_is_refused_naming_the_key(stack):
     cfg = from_stack_file(stack)
-    key = REGISTRY[cfg.backend.name].workspace(cfg.backend).identity_key
+    key = capability(load(cfg.backend.name), WORKSPACE)(cfg.backend).identity_key
     same_identity = [c for c in claims(cfg) if c.key == key]
     assert same_identity, f"{key} is not a separation claim"
     with pytest.raises(ConfigError, match=f"{PROJECT}:{key}: .* is also stack {stack}'s"):

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from hvac.exceptions import Forbidden, InvalidRequest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE
 from infra import catalog
 from tests.k8s_stub import api_server
 from tests.openbao import dev_server, remount
@@ -51,7 +52,7 @@ class Environment:
     def __init__(self, stack: str, plan, address: str, token: str, cluster):
         self.stack, self.plan, self.address, self.cluster = stack, plan, address, cluster
         self.root = hvac.Client(url=address, token=token, timeout=5)
-        kubernetes = _inputs(plan, "kubernetes:external-secrets.io/v1:ClusterSecretStore")["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+        kubernetes = _inputs(plan, CLUSTER_SECRET_STORE_TYPE)["spec"]["provider"]["vault"]["auth"]["kubernetes"]
         self.mount_path, self.role = kubernetes["mountPath"], kubernetes["role"]
         self.service_account = kubernetes["serviceAccountRef"]
         self.kv = _inputs(plan, "vault:index/mount:Mount")["path"]

@@ -17,7 +17,6 @@ libraries (boto3, hvac, google-cloud) are imported inside the readers only.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from infra.backends import VALUE_READER, Capability, capability, load
 from infra.catalog import Catalog, SecretEntry
 
 T = TypeVar("T")
@@ -171,13 +171,15 @@ def classify(entry: SecretEntry, location: str, document: Any, version: str, cre
     return Reading(entry, location, ValueState.PRESENT, version=version, created=created)
 
 
-def reader(environment: str, settings: Any, secrets: Catalog, *, deadline: Deadline) -> list[Reading]:
+def reader(environment: str, settings: Any, secrets: Catalog, *, deadline: Deadline, kind: Capability | None = None) -> list[Reading]:
     """Every catalog value of ``environment`` as the selected backend holds it, within ``deadline``.
 
-    The backend's ``reader`` module is imported only now (and it imports its client library only when it runs).
+    The backend's ``reader`` module is its capability (``VALUE_READER``, or ``kind``: the rotation report
+    asks for ``ROTATION_READER``), imported only now (and its client library only when it runs); a backend
+    without one raises ``CapabilityMissing`` ("value reader is not available for <backend>").
     """
-    module = importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{settings.name}.reader")
-    readings = deadline.run(lambda: module.reader(environment, settings, secrets, deadline=deadline))
+    read = capability(load(settings.name), kind or VALUE_READER)
+    readings = deadline.run(lambda: read(environment, settings, secrets, deadline=deadline))
     by_entry = {r.entry: r for r in readings}
     if sorted(by_entry, key=id) != sorted(secrets, key=id) or len(readings) != len(secrets):
         raise RuntimeError(f"the {settings.name} reader did not answer once for every catalog value")

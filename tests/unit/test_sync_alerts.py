@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.sync_alerts import SyncAlerts, SyncAlertsArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 ARGS = SyncAlertsArgs(
     rule_name="rule-z", alert_prefix="Acme", namespace="mon-x", app_namespace="app-x", required_secrets=["req-a", "req-b"], optional_secrets=["opt-c"],

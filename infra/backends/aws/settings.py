@@ -296,11 +296,6 @@ class AwsSettings(BackendSettings):
         return claims
 
     @property
-    def eks_cluster_arn(self) -> str:
-        """ARN of the Pod Identity cluster, as EKS tags a session with it (``eks-cluster-arn``)."""
-        return f"arn:{self.partition}:eks:{self.region}:{self.account_id}:cluster/{self.eks_cluster_name}"
-
-    @property
     def partition(self) -> str:
         return partition_of(self.region or "")
 
