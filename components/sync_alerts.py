@@ -86,8 +86,6 @@ class SyncAlertsArgs:
     """Added to every alert, for Alertmanager routing (e.g. team=platform)."""
     rule_labels: Mapping[str, str] = field(default_factory=dict)
     """On the PrometheusRule object, e.g. for the operator's ruleSelector."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """The operator's release: the webhook and scraping must exist first."""
 
     def __post_init__(self) -> None:
         # An empty name list would select no series: the alert could never fire.
@@ -252,7 +250,9 @@ class SyncAlerts(pulumi.ComponentResource):
                 "labels": dict(args.rule_labels),
             },
             spec={"groups": rule_groups(args)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            # The component's own depends_on (ESO's release: the webhook and scraping first), passed on:
+            # children do not inherit it from their parent.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.rule_name = rule.metadata["name"]
         self.register_outputs({"rule_name": self.rule_name})

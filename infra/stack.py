@@ -172,9 +172,8 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
                 webhooks=VALIDATING_WEBHOOKS,
                 labels=dict(label.split("=", 1) for label in common.alert_labels),
                 rule_labels=app.labels,
-                depends_on=eso_ready,
             ),
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=eso_ready)),
         )
     if common.reloader is ReloaderMode.INSTALL:
         reloader.Reloader("reloader", reloader.ReloaderArgs(namespace=external.namespace), opts=k8s_opts)
