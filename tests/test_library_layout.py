@@ -63,6 +63,18 @@ def test_a_component_module_imports_nothing_of_the_program_or_the_tooling(path):
 
 
 @pytest.mark.parametrize("path", COMPONENT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_ordering_travels_in_resource_options_never_in_component_args(path):
+    # depends_on in an Args dataclass hides ordering from Pulumi's own options (and from aliases, providers,
+    # protect merging); the components take it in ResourceOptions and pass it on to their children.
+    fields = {
+        (cls.name, stmt.target.id)
+        for cls in ast.walk(_tree(path)) if isinstance(cls, ast.ClassDef) and cls.name.endswith("Args")
+        for stmt in cls.body if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+    }
+    assert not {f for f in fields if f[1] in {"depends_on", "dependsOn"}}
+
+
+@pytest.mark.parametrize("path", COMPONENT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_a_component_module_says_what_it_owns_and_what_it_does_not(path):
     tree = _tree(path)
     classes = _component_classes(tree)
