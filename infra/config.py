@@ -27,6 +27,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from components import eso_values
 from components.service_account import ServiceAccount
+from infra import clusters as multi
 from infra import separation, stackfiles
 from infra.backends import REGISTRY, BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
@@ -156,6 +157,8 @@ class CommonSettings(Settings):
     grafana_dashboard: Flag = Field(alias="grafanaDashboard")
     drift_check: choice(DriftCheck) = Field(alias="driftCheck")
     deploy_wave: integer(1, 9, "CI deploys lower waves first") = Field(alias="deployWave")
+    # Many clusters per environment: each entry is parsed by infra.clusters (this is only its shape).
+    clusters: multi.cluster_map() = Field(alias="clusters")
 
     @model_validator(mode="after")
     def _eso_owner(self) -> CommonSettings:
@@ -190,6 +193,8 @@ class StackConfig:
     common: CommonSettings
     backend: BackendSettings
     """The selected backend's settings (``AwsSettings``, ``VaultSettings``, ...)."""
+    clusters: tuple[multi.Cluster, ...] = ()
+    """Every cluster of the environment, home first (``infra.clusters``); one when ``clusters`` is unset."""
 
 
 def declared_keys() -> tuple[str, ...]:
@@ -223,7 +228,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     _check_other_backends(raw, common.backend.value)
     backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
     backend.check_kube_context(common.kube_context)
-    return StackConfig(environment=stack, common=common, backend=backend)
+    return StackConfig(environment=stack, common=common, backend=backend, clusters=multi.resolve(raw, common, backend))
 
 
 def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
@@ -250,6 +255,8 @@ def from_stack_file(stack: str, config_file: Path | None = None) -> StackConfig:
 
 def claims(cfg: StackConfig) -> list[Claim]:
     """What this stack must own alone among the project's stacks."""
+    if cfg.clusters:
+        return multi.claims(cfg.clusters)
     context = cfg.common.kube_context
     return [Claim("kubeContext", f"context/{context}", context, "a context of this environment's own cluster"), *cfg.backend.exclusive()]
 
