@@ -1,0 +1,297 @@
+"""Many clusters and regions per environment (``clusters``, infra/clusters.py).
+
+Expectations come from the stack files: the example's clusters, regions and
+issuers are read from its YAML, and every variation is a YAML stack file
+written the way a user would write it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import stackfiles
+from infra.config import check_separation, from_stack_file
+from infra.fields import ConfigError
+from stacktools import plan as plan_cmd
+from stacktools import plandiff
+from tests.iam_eval import ALLOW, Request, evaluate, kms
+from tests.support import MULTI_CLUSTER, render, run_main
+
+EXAMPLE = MULTI_CLUSTER["multi-region-production"]
+STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+KEY = "aws:kms/key:Key"
+SECRET = "aws:secretsmanager/secret:Secret"
+P = "aragora-secrets:"
+
+
+def _config(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())["config"]
+
+
+def _clusters(path: Path = EXAMPLE) -> dict[str, dict]:
+    """Each cluster's effective keys, as the stack file spells them: its own over the top level."""
+    config = _config(path)
+    top = {k.removeprefix(P): v for k, v in config.items() if k.startswith(P) and k != f"{P}clusters"}
+    out = {}
+    for name, entry in config[f"{P}clusters"].items():
+        keys = {**top, **(entry or {})}
+        keys.setdefault("awsReadRegion", keys["awsRegion"])
+        out[name] = keys
+    return out
+
+
+def _write(tmp_path: Path, config: dict, stack: str = "production") -> Path:
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return path
+
+
+def _provider_of(plan, context: str) -> str:
+    (provider,) = [r for r in plan.of_type("pulumi:providers:kubernetes") if r["inputs"]["context"] == context]
+    return provider["urn"]
+
+
+def _through(plan, provider_urn: str, type_: str) -> list[dict]:
+    return [r for r in plan.of_type(type_) if r["provider"].rsplit("::", 1)[0] == provider_urn]
+
+
+def _region(plan, resource: dict) -> str:
+    providers = {r["urn"]: r for r in plan.of_type("pulumi:providers:aws")}
+    return providers[resource["provider"].rsplit("::", 1)[0]]["inputs"]["region"]
+
+
+def test_each_cluster_has_its_own_eso_and_store_reading_its_own_region():
+    plan = render(*plan_args())
+    clusters = _clusters()
+    assert len(clusters) >= 2
+    for name, keys in clusters.items():
+        provider = _provider_of(plan, keys["kubeContext"])
+        (release,) = _through(plan, provider, RELEASE)
+        (store,) = _through(plan, provider, STORE)
+        assert store["inputs"]["spec"]["provider"]["aws"]["region"] == keys["awsReadRegion"] == keys["awsRegion"], name
+        # The store waits for its own cluster's ESO and for every grant.
+        assert release["urn"] in store["depends_on"]
+        grants = [r["urn"] for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+        assert grants and set(grants) <= set(store["depends_on"])
+        # Every catalog value synced exactly once per cluster, through that cluster's store.
+        refs = [(d["secretKey"]) for es in _through(plan, provider, EXTERNAL_SECRET) for d in es["inputs"]["spec"]["data"]]
+        assert len(refs) == len(set(refs)) > 0
+        assert {es["inputs"]["spec"]["secretStoreRef"]["name"] for es in _through(plan, provider, EXTERNAL_SECRET)} == {store["inputs"]["metadata"]["name"]}
+    # Every Kubernetes object goes through the provider of one of the clusters, none through a default one.
+    providers = {_provider_of(plan, keys["kubeContext"]) for keys in clusters.values()}
+    assert all(r["provider"].rsplit("::", 1)[0] in providers for r in plan.k8s_objects())
+
+
+def plan_args() -> tuple[str, Path]:
+    return stackfiles.stack_of(EXAMPLE) or "", EXAMPLE
+
+
+def test_every_secret_is_replicated_to_every_other_cluster_region_under_a_protected_key_of_that_region():
+    plan = render(*plan_args())
+    config = _config(EXAMPLE)
+    primary = config[f"{P}awsRegion"]
+    others = sorted({k["awsRegion"] for k in _clusters().values()} - {primary})
+    assert others
+    keys = {_region(plan, k): k for k in plan.of_type(KEY)}
+    assert sorted(keys) == sorted([primary, *others])
+    arns = {primary: plan.outputs["awsKmsKeyArn"], **plan.outputs["awsReplicaKmsKeyArns"]}
+    for region, key in keys.items():
+        assert key["protect"] and key["inputs"]["enableKeyRotation"] and not key["inputs"].get("multiRegion")
+        assert arns[region].split(":")[3] == region
+        policy = json.loads(key["inputs"]["policy"])
+        # Decrypt only through Secrets Manager in that key's own region.
+        (use,) = [s for s in policy["Statement"] if "kms:Decrypt" in s["Action"] and s["Effect"] == "Allow"]
+        assert use["Condition"]["StringEquals"]["kms:ViaService"] == f"secretsmanager.{region}.amazonaws.com"
+    for secret in plan.of_type(SECRET):
+        assert _region(plan, secret) == primary and secret["protect"]
+        assert secret["inputs"]["kmsKeyId"] == arns[primary]
+        assert {r["region"]: r["kmsKeyId"] for r in secret["inputs"]["replicas"]} == {r: arns[r] for r in others}
+    # Rotation and AWS Config stay with the primary region.
+    for type_ in ("aws:secretsmanager/secretRotation:SecretRotation", "aws:cfg/rule:Rule"):
+        assert all(_region(plan, r) == primary for r in plan.of_type(type_))
+
+
+def _web_identity(issuer: str, arn: str, sub: str, aud: str = "sts.amazonaws.com") -> Request:
+    return Request("sts:AssumeRoleWithWebIdentity", "*", {"Federated": arn}, {f"{issuer}:sub": sub, f"{issuer}:aud": aud})
+
+
+def test_the_eso_role_trusts_exactly_the_environments_clusters():
+    plan = render(*plan_args())
+    trust = plan.one("aws:iam/role:Role")["inputs"]["assumeRolePolicy"]
+    arns = {keys["awsOidcProviderArn"] for keys in _clusters().values()}
+    assert len(arns) >= 2
+    eso = "system:serviceaccount:external-secrets:external-secrets"
+    for arn in arns:
+        issuer = arn.split(":oidc-provider/", 1)[1]
+        assert evaluate(trust, _web_identity(issuer, arn, eso)) == ALLOW
+        assert evaluate(trust, _web_identity(issuer, arn, "system:serviceaccount:aragora:default")) != ALLOW
+        assert evaluate(trust, _web_identity(issuer, arn, eso, aud="vault")) != ALLOW
+    # Another environment's cluster (the project's staging) is trusted by no statement.
+    staging = stackfiles.stack_config("staging")[f"{P}awsOidcProviderArn"]
+    assert evaluate(trust, _web_identity(staging.split(":oidc-provider/", 1)[1], staging, eso)) != ALLOW
+
+
+def test_the_read_policy_covers_the_same_names_in_the_environments_regions_only():
+    plan = render(*plan_args())
+    identity = plan.one("aws:iam/policy:Policy")["inputs"]["policy"]
+    role, account = plan.outputs["awsRoleArn"], _config(EXAMPLE)[f"{P}awsAccountId"]
+    regions = {k["awsRegion"] for k in _clusters().values()}
+    arns = {plan.outputs["awsKmsKeyArn"].split(":")[3]: plan.outputs["awsKmsKeyArn"], **plan.outputs["awsReplicaKmsKeyArns"]}
+    keys = {_region(plan, k): k["inputs"]["policy"] for k in plan.of_type(KEY)}
+    for region in sorted(regions | {"eu-west-1"}):
+        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:aragora/production/database-AbCdEf"
+        for action in ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"):
+            allowed = evaluate(identity, Request(action, arn, {"AWS": role}, {}))
+            assert (allowed == ALLOW) == (region in regions and action == "secretsmanager:GetSecretValue"), (region, action)
+        other = arn.replace("aragora/production/", "aragora/staging/")
+        assert evaluate(identity, Request("secretsmanager:GetSecretValue", other, {"AWS": role}, {})) != ALLOW
+    for region, key_arn in arns.items():
+        for via in regions | {"eu-west-1"}:
+            context = {"kms:ViaService": f"secretsmanager.{via}.amazonaws.com", "kms:CallerAccount": account}
+            result = kms(keys[region], identity, Request("kms:Decrypt", key_arn, {"AWS": role}, context))
+            assert (result == ALLOW) == (via == region), (region, via)
+
+
+def _switch(source: Path, tmp_path: Path, cluster: str, region: str) -> Path:
+    """``source`` with one line changed: ``cluster``'s awsReadRegion set to ``region``."""
+    lines = source.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"{cluster}:")
+    at = next(i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("awsReadRegion:"))
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    out = tmp_path / source.name
+    out.write_text("".join([*lines[:at], f"{indent}awsReadRegion: {region}\n", *lines[at + 1 :]]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def example_out(tmp_path_factory) -> Path:
+    """``make plan``'s --out of the example, the base a switch is compared with."""
+    out = tmp_path_factory.mktemp("example") / "base"
+    assert run_main(plan_cmd.main, ["--config-file", str(EXAMPLE), "--out", str(out)]).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["home-cluster", "other-cluster"])
+def test_switching_one_clusters_read_region_diffs_as_that_stores_update_only(tmp_path, example_out, which):
+    clusters = _clusters()
+    name = list(clusters)[which]
+    target = next(k["awsRegion"] for n, k in clusters.items() if n != name)
+    switched = _switch(EXAMPLE, tmp_path, name, target)
+    result = run_main(plan_cmd.main, ["--config-file", str(switched), "--diff", str(example_out), "--out", str(tmp_path / "head")])
+    assert result.returncode == 1, result.stderr
+    changed = [line for line in result.stdout.splitlines() if line[:2] in ("+ ", "- ", "~ ", "+-")]
+    assert len(changed) == 1 and changed[0].startswith(f"~ {STORE} "), result.stdout
+    assert "0 to create, 1 to update, 0 to replace, 0 to delete" in result.stdout
+    head = json.loads((tmp_path / "head" / "resources.json").read_text())
+    (provider,) = [r["urn"] for r in head if r["type"] == "pulumi:providers:kubernetes" and r["inputs"]["context"] == clusters[name]["kubeContext"]]
+    (store,) = [r for r in head if r["type"] == STORE and r["provider"].rsplit("::", 1)[0] == provider]
+    assert store["inputs"]["spec"]["provider"]["aws"]["region"] == target
+
+
+def _root(stack: str) -> dict:
+    return _config(stackfiles.stack_file(stack))
+
+
+def test_a_stack_moved_to_clusters_with_its_cluster_first_keeps_every_urn_and_input(tmp_path):
+    base = render("production")
+    config = {**_root("production"), f"{P}clusters": {"home": {}}}
+    moved = render("production", _write(tmp_path, config))
+    assert moved.resources == base.resources
+
+
+def test_adding_a_second_region_replaces_and_deletes_nothing_and_leaves_the_existing_key_untouched(tmp_path):
+    base = render("production")
+    config = _root("production")
+    account = config[f"{P}awsAccountId"]
+    west = {
+        "kubeContext": "aragora-production-west",
+        "awsRegion": "us-west-2",
+        "awsOidcProviderArn": f"arn:aws:iam::{account}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF",
+    }
+    head = render("production", _write(tmp_path, {**config, f"{P}clusters": {"home": {}, "west": west}}))
+    change = plandiff.diff(base.resources, head.resources)
+    assert not change.delete and not any(c.replace for c in change.update)
+    assert {c.type for c in change.update} <= {SECRET, "aws:iam/policy:Policy", "aws:iam/role:Role"}
+    paths = {p for c in change.update if c.type == SECRET for p, _, _ in c.paths}
+    assert "replicas" in paths and paths <= {"replicas", "forceOverwriteReplicaSecret", "[depends_on]"}, paths
+    created = {(r["type"], _region(head, r) if r["type"].startswith("aws:") else None) for r in change.create if r["custom"]}
+    assert (KEY, "us-west-2") in created and not any(t == KEY and r != "us-west-2" for t, r in created)
+
+
+def _example_config() -> dict:
+    return _config(EXAMPLE)
+
+
+def _with_cluster(**west: object) -> dict:
+    config = _example_config()
+    clusters = json.loads(json.dumps(config[f"{P}clusters"]))
+    clusters["west"] = {**clusters["west"], **west}
+    return {**config, f"{P}clusters": clusters}
+
+
+WEST_ARN = _example_config()[f"{P}clusters"]["west"]["awsOidcProviderArn"]
+CASES = {
+    "an environment key in a cluster": (_with_cluster(awsAccountId="111122223333"), "clusters.west.awsAccountId: is not a per-cluster key"),
+    "a read region outside the environment": (_with_cluster(awsReadRegion="eu-west-1"), "clusters.west.awsReadRegion: 'eu-west-1' is not a region of this environment"),
+    "an issuer of another region": (_with_cluster(awsRegion="eu-west-1"), "clusters.west.awsOidcProviderArn:"),
+    "two clusters in one context": (_with_cluster(kubeContext="aragora-production-east"), "clusters.west.kubeContext: 'aragora-production-east' is also cluster east's"),
+    "two clusters with one issuer": (
+        _with_cluster(awsRegion="us-east-1", awsOidcProviderArn=_example_config()[f"{P}awsOidcProviderArn"], awsReadRegion="us-east-1"),
+        "clusters.west.awsOidcProviderArn:",
+    ),
+    "a value out of range": (_with_cluster(esoReplicas="9"), "clusters.west.esoReplicas: '9' is out of range"),
+    "a reordered map": (
+        {**_example_config(), f"{P}clusters": dict(reversed(list(_example_config()[f"{P}clusters"].items())))},
+        "clusters.west.kubeContext: 'aragora-production-west' is not the top-level kubeContext",
+    ),
+    "a bad cluster name": ({**_example_config(), f"{P}clusters": {"East_1": {}}}, "clusters: names a cluster 'East_1'"),
+    "not a map": ({**_example_config(), f"{P}clusters": ["east", "west"]}, "clusters: '"),
+    "the home cluster with another issuer": (
+        {**_example_config(), f"{P}clusters": {"east": {"awsOidcProviderArn": WEST_ARN.replace("us-west-2", "us-east-1")}}},
+        "clusters.east.awsOidcProviderArn:",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_cluster_is_refused_in_one_line_naming_its_key(tmp_path, case):
+    config, expected = CASES[case]
+    path = _write(tmp_path, config)
+    with pytest.raises(ConfigError) as caught:
+        from_stack_file("production", path)
+    message = str(caught.value)
+    assert message.startswith(f"{P}{expected.split(':', 1)[0]}:") and expected in message, message
+    assert "\n" not in message and "(allowed:" in message
+
+
+def test_a_bad_cluster_exits_2_with_one_line_and_declares_nothing(tmp_path):
+    path = _write(tmp_path, CASES["a read region outside the environment"][0])
+    result = run_main(plan_cmd.main, ["--config-file", str(path)])
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "clusters.west.awsReadRegion" in result.stderr
+
+
+def test_every_clusters_authority_is_checked_against_the_neighbour_stacks(tmp_path):
+    """Staging's cluster reusing production's second cluster's issuer (or context) is refused both ways."""
+    production = _example_config()
+    (tmp_path / "Pulumi.production.yaml").write_text(yaml.safe_dump({"config": production}))
+    staging = _root("staging")
+    account = staging[f"{P}awsAccountId"]
+    west = production[f"{P}clusters"]["west"]
+    stolen = west["awsOidcProviderArn"].replace(production[f"{P}awsAccountId"], account)
+    clusters = {"home": {}, "far": {"kubeContext": "aragora-staging-far", "awsRegion": "us-west-2", "awsOidcProviderArn": stolen}}
+    _write(tmp_path, {**staging, f"{P}clusters": clusters}, "staging")
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.far\.awsOidcProviderArn: .* is also stack production's"):
+        check_separation(from_stack_file("staging", tmp_path / "Pulumi.staging.yaml"), tmp_path)
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.west\.awsOidcProviderArn: .* is also stack staging's"):
+        check_separation(from_stack_file("production", tmp_path / "Pulumi.production.yaml"), tmp_path)
+    clusters["far"] = {**clusters["far"], "kubeContext": west["kubeContext"], "awsOidcProviderArn": stolen.replace("EXAMPLE7F", "EXAMPLE8F")}
+    _write(tmp_path, {**staging, f"{P}clusters": clusters}, "staging")
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.far\.kubeContext: 'aragora-production-west' is also stack production's"):
+        check_separation(from_stack_file("staging", tmp_path / "Pulumi.staging.yaml"), tmp_path)
