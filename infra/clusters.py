@@ -145,6 +145,7 @@ def resolve(raw: Mapping[str, Any], common: CommonSettings, backend: BackendSett
             c_common = type(common).parse(merged)
             c_backend = type(backend).parse(merged)
             c_backend.check_kube_context(c_common.kube_context)
+            c_backend.check_cluster(backend)
         except ConfigError as err:
             raise _as_cluster_error(name, err) from None
         cluster = Cluster(name=name, home=index == 0, common=c_common, backend=c_backend, read_region=entry.get(READ_REGION) or None)

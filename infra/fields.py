@@ -193,6 +193,10 @@ class BackendSettings(Settings):
         """What no other environment of the project may also use (``infra.separation``)."""
         return []
 
+    def check_cluster(self, primary: BackendSettings) -> None:
+        """Refuse, with ``reject``, what this backend cannot serve in one more cluster of the
+        environment (``infra.clusters``): ``self`` is that cluster's settings, ``primary`` the top level's."""
+
     def check_kube_context(self, context: str) -> None:
         """Refuse a ``kubeContext`` that names another authority than this backend's (e.g. another
         account's EKS cluster), with ``reject``; most contexts are plain names and pass."""

@@ -103,7 +103,7 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     home = clusters[0]
     providers = {c.name: kubernetes_provider(c.resource_name("k8s"), c.common) for c in clusters}
     declared = backend_of(cfg.backend).declare(
-        cfg.environment, cfg.backend, secrets, providers[home.name], home.common.eso_account, clusters
+        cfg.environment, cfg.backend, secrets, providers[home.name], home.common.eso_account, clusters, providers
     )
     pulumi.export("environment", cfg.environment)
     pulumi.export("backend", cfg.backend.name)

@@ -245,6 +245,10 @@ CASES = {
         _with_cluster(awsRegion="us-east-1", awsOidcProviderArn=_example_config()[f"{P}awsOidcProviderArn"], awsReadRegion="us-east-1"),
         "clusters.west.awsOidcProviderArn:",
     ),
+    "vpc endpoints of the primary only": (
+        {**_example_config(), f"{P}awsVpcEndpoints": "existing", f"{P}awsVpcEndpointIds": ["vpce-0123456789abcdef0"]},
+        "clusters.west.awsVpcEndpoints: 'existing' is set with a cluster in us-west-2",
+    ),
     "a value out of range": (_with_cluster(esoReplicas="9"), "clusters.west.esoReplicas: '9' is out of range"),
     "a reordered map": (
         {**_example_config(), f"{P}clusters": dict(reversed(list(_example_config()[f"{P}clusters"].items())))},
@@ -295,3 +299,60 @@ def test_every_clusters_authority_is_checked_against_the_neighbour_stacks(tmp_pa
     _write(tmp_path, {**staging, f"{P}clusters": clusters}, "staging")
     with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.far\.kubeContext: 'aragora-production-west' is also stack production's"):
         check_separation(from_stack_file("staging", tmp_path / "Pulumi.staging.yaml"), tmp_path)
+
+
+def _example(backend: str, clusters: dict, tmp_path: Path) -> Path:
+    """The shipped ``examples/<backend>`` production stack with ``clusters`` added, home first."""
+    config = _config(Path(__file__).resolve().parent.parent / "examples" / backend / "Pulumi.production.yaml")
+    return _write(tmp_path, {**config, f"{P}clusters": clusters})
+
+
+def test_gcp_every_cluster_gets_workload_identity_and_a_store_naming_its_own_location(tmp_path):
+    central = {"kubeContext": "aragora-production-central", "gcpClusterLocation": "us-central1-a", "gcpClusterName": "aragora-central",
+               "esoInstall": "external", "esoServiceAccount": "platform/eso"}
+    path = _example("gcp", {"home": {}, "central": central}, tmp_path)
+    config = _config(path)
+    plan = render("production", path)
+    secrets = plan.of_type("gcp:secretmanager/secret:Secret")
+    principals = {}
+    for binding in plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember"):
+        principals.setdefault(binding["inputs"]["member"], set()).add(binding["inputs"]["secretId"])
+    # Direct mode: each cluster's ESO account is a principal of the one pool (the cluster project's), on every secret.
+    pool = f"workloadIdentityPools/{config[f'{P}gcpProject']}.svc.id.goog/subject/"
+    expected = {f"{pool}ns/external-secrets/sa/external-secrets", f"{pool}ns/platform/sa/eso"}
+    assert {m.split("/locations/global/", 1)[1] for m in principals} == expected
+    assert all(len(ids) == len(secrets) for ids in principals.values())
+    stores = {s["provider"].rsplit("::", 1)[0]: s["inputs"]["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentity"] for s in plan.of_type(STORE)}
+    central_store = stores[_provider_of(plan, central["kubeContext"])]
+    assert central_store["clusterLocation"] == central["gcpClusterLocation"] and central_store["clusterName"] == central["gcpClusterName"]
+    # A cluster outside the user-managed replication is refused (widening it would replace every secret).
+    outside = {**central, "gcpClusterLocation": "europe-west4"}
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.central\.gcpClusterLocation: 'europe-west4' is not among gcpReplicaLocations"):
+        from_stack_file("production", _example("gcp", {"home": {}, "central": outside}, tmp_path))
+
+
+def test_vault_one_auth_mount_per_cluster_each_reviewing_its_own_cluster(tmp_path):
+    base = _config(Path(__file__).resolve().parent.parent / "examples" / "vault" / "Pulumi.production.yaml")
+    west = {
+        "kubeContext": "aragora-production-west",
+        "vaultAddress": "https://vault-west.production.example.com:8200",
+        "vaultKubernetesHost": "https://west.k8s.example.com:6443",
+        "vaultKubernetesCaCert": base[f"{P}vaultKubernetesCaCert"],
+        "vaultAuthMount": "kubernetes-west",
+    }
+    plan = render("production", _example("vault", {"home": {}, "west": west}, tmp_path))
+    configs = {c["inputs"]["kubernetesHost"] for c in plan.of_type("vault:kubernetes/authBackendConfig:AuthBackendConfig")}
+    assert configs == {base[f"{P}vaultKubernetesHost"], west["vaultKubernetesHost"]}
+    assert {a["inputs"]["path"] for a in plan.of_type("vault:index/authBackend:AuthBackend")} == {base[f"{P}vaultAuthMount"], west["vaultAuthMount"]}
+    for context, address, mount in ((base[f"{P}kubeContext"], base[f"{P}vaultAddress"], base[f"{P}vaultAuthMount"]), (west["kubeContext"], west["vaultAddress"], west["vaultAuthMount"])):
+        provider = _provider_of(plan, context)
+        (store,) = _through(plan, provider, STORE)
+        assert store["inputs"]["spec"]["provider"]["vault"]["server"] == address
+        assert store["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["mountPath"] == mount
+        # The reviewer's TokenReview rights are granted in the cluster it reviews.
+        assert len(_through(plan, provider, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")) == 1
+    # Two clusters reviewed through one auth mount, or one API server reviewed twice, are one cluster twice.
+    for key, value in (("vaultAuthMount", base[f"{P}vaultAuthMount"]), ("vaultKubernetesHost", base[f"{P}vaultKubernetesHost"])):
+        same = {**west, "vaultAddress": base[f"{P}vaultAddress"], key: value}
+        with pytest.raises(ConfigError, match=rf"^aragora-secrets:clusters\.west\.{key}: .* is also cluster home's"):
+            from_stack_file("production", _example("vault", {"home": {}, "west": same}, tmp_path))

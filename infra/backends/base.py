@@ -194,12 +194,14 @@ class Backend:
         k8s_provider: k8s.Provider,
         eso: ServiceAccount,
         clusters: Sequence[Cluster] = (),
+        k8s_providers: Mapping[str, k8s.Provider] | None = None,
     ) -> Declared:
         """Declare the backend's cloud side for ESO's service account ``eso``; only now is its provider SDK imported.
 
-        ``clusters``: the environment's clusters, home first (``infra.clusters``); passed on only when
-        the stack sets ``clusters``, so a stack without it declares exactly as it always has."""
+        ``clusters``: the environment's clusters, home first (``infra.clusters``), and ``k8s_providers``
+        each one's Kubernetes provider by cluster name; passed on only when the stack sets ``clusters``,
+        so a stack without it declares exactly as it always has."""
         module = importlib.import_module(f"{type(self).__module__.rsplit('.', 1)[0]}.{self.name}.declare")
         if clusters and clusters[0].name:
-            return module.declare(environment, settings, secrets, k8s_provider, eso, clusters=clusters)
+            return module.declare(environment, settings, secrets, k8s_provider, eso, clusters=clusters, k8s_providers=k8s_providers)
         return module.declare(environment, settings, secrets, k8s_provider, eso)

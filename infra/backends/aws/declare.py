@@ -6,7 +6,7 @@ Turns ``AwsSettings`` and the catalog into the arguments of ``components/aws``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -47,6 +47,7 @@ def declare(
     k8s_provider: k8s.Provider,
     eso: ServiceAccount,
     clusters: Sequence[Cluster] = (),
+    k8s_providers: Mapping[str, k8s.Provider] | None = None,
 ) -> Declared:
     unknown = set(settings.rotation_lambdas) - set(secrets.by_group)
     if unknown:  # before anything is declared
@@ -75,8 +76,6 @@ def declare(
     )
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     home, *others = clusters or (None,)
-    if others and settings.network is not None:
-        reject("awsVpcEndpoints", settings.vpc_endpoints.value, "is set with clusters in several regions (allowed: none; endpoints per region are not declared yet)")
     # Every other region a cluster runs in holds a replica of every secret, under a key of its own.
     regional = {
         region: aws.Provider(

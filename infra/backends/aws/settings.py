@@ -210,6 +210,11 @@ class AwsSettings(BackendSettings):
             return ExistingEndpoints(self.vpc_endpoint_ids)
         return None
 
+    def check_cluster(self, primary: BackendSettings) -> None:
+        if self.network is not None and self.region != primary.region:  # type: ignore[attr-defined]
+            # The endpoints and the secrets' resource policies are the primary region's only.
+            reject("awsVpcEndpoints", self.vpc_endpoints.value, f"is set with a cluster in {self.region}, outside the primary region (allowed: none; VPC endpoints per region are not declared yet)")
+
     def check_kube_context(self, context: str) -> None:
         # An EKS cluster ARN as the context names an account and region: they must be this stack's own.
         match = _EKS_CONTEXT.fullmatch(context)
