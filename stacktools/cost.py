@@ -63,6 +63,8 @@ class Estimate:
     lines: tuple[Line, ...]
     read: str
     source: tuple[str, ...]
+    placement: Mapping[str, Any] | None = None
+    """Several regions or clusters (``clusters``): what each region bills and each cluster calls."""
 
     @property
     def calls(self) -> float:
@@ -92,7 +94,7 @@ class Estimate:
             "unpriced": self.unpriced,
             "pricesRead": self.read,
             "priceSources": list(self.source),
-        }
+        } | (dict(self.placement) if self.placement else {})
 
 
 def refreshes(resources: Iterable[Mapping[str, Any]]) -> tuple[Refresh, ...]:
@@ -134,7 +136,50 @@ def estimate(resources: list[dict[str, Any]], backend: str, sheets: Mapping[str,
         lines.append(
             Line(unit, units[unit], price["price"] if price else None, price["per"] if price else 1, price["what"] if price else "")
         )
-    return Estimate(backend, found, tuple(lines), sheets["read"], tuple(sheet["source"]))
+    return Estimate(backend, found, tuple(lines), sheets["read"], tuple(sheet["source"]), placement(resources, billed, sheet))
+
+
+def placement(resources: list[dict[str, Any]], billed: Mapping[str, Any], sheet: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``byRegion`` (each billed resource in its provider's region, each of its ``replicas`` in that
+    replica's region: what the resource bills more per replica) and ``byCluster`` (each cluster's
+    provider calls, by kubeContext); None for one region and one cluster, whose cost.json is unchanged."""
+    providers = {r["urn"]: r["inputs"] for r in resources if r["type"].startswith("pulumi:providers:")}
+
+    def provider_of(r: Mapping[str, Any]) -> Mapping[str, Any]:
+        return providers.get(str(r.get("provider") or "").rsplit("::", 1)[0], {})
+
+    regions: dict[str, dict[str, float]] = {}
+
+    def add(region: str, units: Mapping[str, float]) -> None:
+        for unit, quantity in units.items():
+            regions.setdefault(region, {})[unit] = regions.get(region, {}).get(unit, 0.0) + quantity
+
+    for r in resources:
+        if r["type"] not in billed:
+            continue
+        total = billed[r["type"]](r["inputs"])
+        replicas = [x["region"] for x in r["inputs"].get("replicas") or [] if isinstance(x, Mapping) and x.get("region")]
+        alone = billed[r["type"]]({**r["inputs"], "replicas": []}) if replicas else total
+        add(str(provider_of(r).get("region") or "global"), alone)
+        for region in replicas:
+            add(region, {unit: (q - alone.get(unit, 0.0)) / len(replicas) for unit, q in total.items()})
+    clusters: dict[str, float] = {}
+    for r in resources:
+        if r["type"] == EXTERNAL_SECRET:
+            context = str(provider_of(r).get("context") or "")
+            clusters[context] = clusters.get(context, 0.0) + sum(x.calls for x in refreshes([r]))
+    if len(regions) <= 1 and len(clusters) <= 1:
+        return None
+
+    def priced(unit: str, quantity: float) -> dict[str, Any]:
+        price = sheet["units"].get(unit)
+        cost = quantity / price["per"] * price["price"] if price else 0.0
+        return {"quantity": round(quantity, 2), "cost": round(cost, 2)}
+
+    return {
+        "byRegion": {region: {unit: priced(unit, q) for unit, q in sorted(units.items())} for region, units in sorted(regions.items())},
+        "byCluster": {context: {"providerCallsPerMonth": round(calls)} for context, calls in sorted(clusters.items())},
+    }
 
 
 def _money(value: float) -> str:

@@ -356,3 +356,20 @@ def test_vault_one_auth_mount_per_cluster_each_reviewing_its_own_cluster(tmp_pat
         same = {**west, "vaultAddress": base[f"{P}vaultAddress"], key: value}
         with pytest.raises(ConfigError, match=rf"^aragora-secrets:clusters\.west\.{key}: .* is also cluster home's"):
             from_stack_file("production", _example("vault", {"home": {}, "west": same}, tmp_path))
+
+
+def test_cost_json_splits_replica_secret_months_and_keys_by_region_and_calls_by_cluster(example_out):
+    cost = json.loads((example_out / "cost.json").read_text())
+    plan = render(*plan_args())
+    secrets = plan.of_type(SECRET)
+    regions = {_region(plan, k) for k in plan.of_type(KEY)}
+    assert set(cost["byRegion"]) == regions
+    for region in regions:
+        # One key in each region; every secret billed once there (the primary or its replica).
+        assert cost["byRegion"][region]["kms-key-months"]["quantity"] == 1
+        assert cost["byRegion"][region]["secret-months"]["quantity"] == len(secrets)
+    assert set(cost["byCluster"]) == {k["kubeContext"] for k in _clusters().values()}
+    assert sum(c["providerCallsPerMonth"] for c in cost["byCluster"].values()) == cost["providerCallsPerMonth"]
+    # A single-cluster stack's cost.json has neither.
+    assert run_main(plan_cmd.main, ["--stack", "staging", "--out", str(example_out.parent / "staging")]).returncode == 0
+    assert not {"byRegion", "byCluster"} & set(json.loads((example_out.parent / "staging" / "cost.json").read_text()))
