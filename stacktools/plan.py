@@ -99,6 +99,21 @@ def estimate_of(plan: Plan) -> cost.Estimate:
     return cost.estimate(plan.resources, plan.outputs["backend"])
 
 
+def _manifest_dirs(plan: Plan, manifests: Path):
+    """Where a Kubernetes object's manifest goes: ``manifests/``, or with several clusters
+    (``clusters``) ``manifests/<kubeContext>/``, so one cluster's objects never overwrite another's."""
+    contexts = {r["urn"]: str(r["inputs"].get("context") or "") for r in plan.of_type("pulumi:providers:kubernetes")}
+    if len(contexts) <= 1:
+        return lambda r: manifests
+
+    def where(r: dict) -> Path:
+        directory = manifests / contexts.get(str(r.get("provider") or "").rsplit("::", 1)[0], "").replace("/", "_")
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    return where
+
+
 def write(plan: Plan, out: Path) -> str | None:
     """Write every plan file to ``out``; returns a note when graph.svg could not be drawn."""
     (out / "manifests").mkdir(parents=True, exist_ok=True)
@@ -106,9 +121,10 @@ def write(plan: Plan, out: Path) -> str | None:
     (out / "resources.json").write_text(json.dumps(plan.resources, indent=2, sort_keys=True) + "\n")
     (out / "outputs.json").write_text(json.dumps(plan.outputs, indent=2, sort_keys=True) + "\n")
     (out / "cost.json").write_text(json.dumps(estimate_of(plan).to_json(), indent=2, sort_keys=True) + "\n")
+    where = _manifest_dirs(plan, out / "manifests")
     for r in plan.k8s_objects():
         m = _manifest(r)
-        (out / "manifests" / _manifest_filename(m)).write_text(yaml.safe_dump(m, sort_keys=False))
+        (where(r) / _manifest_filename(m)).write_text(yaml.safe_dump(m, sort_keys=False))
     for r in plan.of_type("kubernetes:helm.sh/v3:Release"):
         i = r["inputs"]
         release = {
@@ -118,7 +134,7 @@ def write(plan: Plan, out: Path) -> str | None:
             "namespace": i.get("namespace"),
             "values": _sorted(i.get("values", {})),
         }
-        (out / "manifests" / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
+        (where(r) / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
     for fname, text in policy_documents(plan).items():
         (out / "policies" / fname).write_text(text)
     return graph.write(plan.resources, f"{PROJECT}/{plan.stack}", out)

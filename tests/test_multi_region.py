@@ -373,3 +373,10 @@ def test_cost_json_splits_replica_secret_months_and_keys_by_region_and_calls_by_
     # A single-cluster stack's cost.json has neither.
     assert run_main(plan_cmd.main, ["--stack", "staging", "--out", str(example_out.parent / "staging")]).returncode == 0
     assert not {"byRegion", "byCluster"} & set(json.loads((example_out.parent / "staging" / "cost.json").read_text()))
+
+
+def test_plan_out_writes_each_clusters_manifests_apart(example_out):
+    for keys in _clusters().values():
+        store = yaml.safe_load((example_out / "manifests" / keys["kubeContext"] / "clustersecretstore-aws-secrets-manager.yaml").read_text())
+        assert store["spec"]["provider"]["aws"]["region"] == keys["awsReadRegion"]
+        assert (example_out / "manifests" / keys["kubeContext"] / "helm-release-external-secrets.yaml").exists()
