@@ -112,9 +112,13 @@ def test_every_secret_is_replicated_to_every_other_cluster_region_under_a_protec
         assert _region(plan, secret) == primary and secret["protect"]
         assert secret["inputs"]["kmsKeyId"] == arns[primary]
         assert {r["region"]: r["kmsKeyId"] for r in secret["inputs"]["replicas"]} == {r: arns[r] for r in others}
-    # Rotation and AWS Config stay with the primary region.
+    # Rotation and AWS Config stay with the primary region (Secrets Manager copies a rotated value to the replicas).
+    account = config[f"{P}awsAccountId"]
+    rotated = render(
+        *plan_args(), awsConfigRules=True, awsRotationLambdaArns=[f"database=arn:aws:lambda:{primary}:{account}:function:rotate-db"]
+    )
     for type_ in ("aws:secretsmanager/secretRotation:SecretRotation", "aws:cfg/rule:Rule"):
-        assert all(_region(plan, r) == primary for r in plan.of_type(type_))
+        assert rotated.of_type(type_) and all(_region(rotated, r) == primary for r in rotated.of_type(type_)), type_
 
 
 def _web_identity(issuer: str, arn: str, sub: str, aud: str = "sts.amazonaws.com") -> Request:
