@@ -3,7 +3,9 @@
 ``build(cfg, secrets)`` is the whole program once config is parsed: the
 Kubernetes provider pinned to this environment's context, the selected
 backend's declaration (``infra.backends``), ESO, the store and one
-ExternalSecret per sync class of the catalog. Every name, label and prefix
+ExternalSecret per sync class of the catalog, for each cluster of the
+environment (``infra.clusters``: the home cluster under the single-cluster
+names, every other under names suffixed with its own). Every name, label and prefix
 comes from the catalog's ``App``; the components in ``components/`` receive
 them as arguments. ``infra/__main__.py`` only loads config and calls it;
 tests and the benchmark pass their own catalog.
@@ -107,13 +109,13 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     )
     pulumi.export("environment", cfg.environment)
     pulumi.export("backend", cfg.backend.name)
-    others = {}
+    summaries = {}
     for cluster in clusters:
         mine = declared if cluster.home else declared.clusters[cluster.name]
-        others[cluster.name] = build_cluster(cfg, cluster, secrets, mine, providers[cluster.name], declared.outputs)
+        summaries[cluster.name or "home"] = build_cluster(cfg, cluster, secrets, mine, providers[cluster.name], declared.outputs)
     if len(clusters) > 1:
         # Where each cluster's store reads, for operations (`make verify` per cluster) and the runbook.
-        pulumi.export("clusters", {name: outputs for name, outputs in others.items()})
+        pulumi.export("clusters", summaries)
 
 
 def build_cluster(
@@ -195,8 +197,10 @@ def build_cluster(
         )
     if common.reloader is ReloaderMode.INSTALL:
         reloader.Reloader(named("reloader"), reloader.ReloaderArgs(namespace=external.namespace), opts=k8s_opts)
+    # Where this cluster's store reads, for the stack output ``clusters`` (several clusters only).
+    summary = {"kubeContext": common.kube_context, "esoNamespace": eso.namespace, "storeProvider": declared.store_provider}
     if not cluster.home:
-        return {"kubeContext": common.kube_context, "esoNamespace": eso.namespace, "storeProvider": declared.store_provider}
+        return summary
     # What the app's Deployment carries so Reloader rolls it when a synced Secret changes.
     pulumi.export("appDeploymentAnnotations", reloader.SEARCH_ANNOTATION if common.reloader is not ReloaderMode.OFF else {})
     pulumi.export("storeName", store.store_name)
@@ -205,4 +209,4 @@ def build_cluster(
     pulumi.export("secretNames", external.secret_names)
     # Which sync class each one is, so operations never guess from a name.
     pulumi.export("syncClasses", {s.name: sync.name for s, sync in zip(specs, secrets.by_sync_class, strict=True)})
-    return {"kubeContext": common.kube_context, "esoNamespace": eso.namespace, "storeProvider": declared.store_provider}
+    return summary
