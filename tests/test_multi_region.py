@@ -384,3 +384,30 @@ def test_plan_out_writes_each_clusters_manifests_apart(example_out):
         store = yaml.safe_load((example_out / "manifests" / keys["kubeContext"] / "clustersecretstore-aws-secrets-manager.yaml").read_text())
         assert store["spec"]["provider"]["aws"]["region"] == keys["awsReadRegion"]
         assert (example_out / "manifests" / keys["kubeContext"] / "helm-release-external-secrets.yaml").exists()
+
+
+def test_the_multi_region_example_passes_every_policy_pack_rule():
+    from tests.test_policy_pack import rules, violations
+
+    plan = render(*plan_args())
+    for r in plan.resources:
+        for rule in rules.RULES:
+            assert violations(rule, r) == [], (rule.name, r["urn"])
+
+
+def test_a_neighbours_cluster_reviewed_by_vault_is_refused_per_cluster(tmp_path):
+    root = Path(__file__).resolve().parent.parent / "examples" / "vault"
+    production, staging = _config(root / "Pulumi.production.yaml"), _config(root / "Pulumi.staging.yaml")
+    west = {
+        "kubeContext": "aragora-production-west",
+        "vaultKubernetesHost": "https://west.k8s.example.com:6443",
+        "vaultKubernetesCaCert": production[f"{P}vaultKubernetesCaCert"],
+        "vaultAuthMount": "kubernetes-west",
+    }
+    _write(tmp_path, {**production, f"{P}clusters": {"home": {}, "west": west}}, "production")
+    # Staging's second cluster is reviewed against production's west API server (spelt differently).
+    far = {"kubeContext": "aragora-staging-far", "vaultKubernetesHost": "https://WEST.k8s.example.com.:6443/",
+           "vaultKubernetesCaCert": staging[f"{P}vaultKubernetesCaCert"], "vaultAuthMount": "kubernetes-far"}
+    _write(tmp_path, {**staging, f"{P}clusters": {"home": {}, "far": far}}, "staging")
+    with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.far\.vaultKubernetesHost: .* is also stack production's"):
+        check_separation(from_stack_file("staging", tmp_path / "Pulumi.staging.yaml"), tmp_path)
