@@ -4,8 +4,9 @@
 spelt as the per-cluster keys at the top level (``CLUSTER_KEYS``), plus
 ``awsReadRegion``: the region that cluster's store reads (by default its own
 ``awsRegion``). A key a cluster does not set is the top-level one, so the
-top level is every cluster's default, and the top-level ``awsRegion`` is the
-environment's primary region (AWS creates the secrets there and replicates
+top level is every cluster's default; a per-cluster key the top level leaves
+unset may be spelt by the first cluster instead (``lift_home``). The top-level
+``awsRegion`` is the environment's primary region (AWS creates the secrets there and replicates
 them to every other cluster region).
 
 Each entry is parsed by the very models that parse the top level (the common
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -104,6 +105,30 @@ class Cluster:
         return key if not self.name else f"{KEY}.{self.name}.{key}"
 
 
+def lift_home(raw: Mapping[str, Any]) -> tuple[dict[str, Any], Callable[[ConfigError], ConfigError]]:
+    """``raw`` with each per-cluster key the top level leaves unset (absent or empty) taken from the
+    first cluster's entry (the home cluster *is* the top level, whichever of the two spells it), and
+    how to name an error about a key so taken: ``clusters.<home>.<key>``, where the user wrote it."""
+    out = dict(raw)
+    lifted: set[str] = set()
+    try:
+        entries = json.loads(raw[KEY]) if isinstance(raw.get(KEY), str) and raw[KEY].strip() else raw.get(KEY)
+    except ValueError:
+        entries = None  # the field's own rule says why
+    home_name, home = next(iter(entries.items())) if isinstance(entries, dict) and entries else ("", None)
+    if isinstance(home, dict):
+        for key in CLUSTER_KEYS:
+            if key in home and out.get(key) in (None, ""):
+                out[key] = _encode(home[key])
+                lifted.add(key)
+
+    def named(err: ConfigError) -> ConfigError:
+        key = str(err).removeprefix(f"{PROJECT}:").split(":", 1)[0]
+        return _as_cluster_error(home_name, err) if key in lifted else err
+
+    return out, named
+
+
 def _as_cluster_error(name: str, err: ConfigError) -> ConfigError:
     """``aragora-secrets:<key>: ...`` -> ``aragora-secrets:clusters.<name>.<key>: ...``."""
     text = str(err)
@@ -167,7 +192,7 @@ def resolve(raw: Mapping[str, Any], common: CommonSettings, backend: BackendSett
 
 
 def _encode(value: Any) -> Any:
-    # As the CLI hands a top-level value over: maps and lists as JSON text, scalars as text.
+    # As the CLI hands a top-level value over: scalars as text (maps and lists are checked as they are).
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

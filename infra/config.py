@@ -224,10 +224,15 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     """Turn raw ``{key: value}`` config (project namespace stripped, values as the CLI passes them) into settings."""
     _check_environment(stack)
     _check_keys(raw)
-    common = CommonSettings.parse(dict(raw))
-    _check_other_backends(raw, common.backend.value)
-    backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
-    backend.check_kube_context(common.kube_context)
+    # The first of several clusters may spell the top-level per-cluster keys (infra.clusters).
+    raw, named = multi.lift_home(raw)
+    try:
+        common = CommonSettings.parse(dict(raw))
+        _check_other_backends(raw, common.backend.value)
+        backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
+        backend.check_kube_context(common.kube_context)
+    except ConfigError as err:
+        raise named(err) from None
     return StackConfig(environment=stack, common=common, backend=backend, clusters=multi.resolve(raw, common, backend))
 
 

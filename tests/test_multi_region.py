@@ -258,6 +258,13 @@ CASES = {
         {**_example_config(), f"{P}clusters": dict(reversed(list(_example_config()[f"{P}clusters"].items())))},
         "clusters.west.kubeContext: 'aragora-production-west' is not the top-level kubeContext",
     ),
+    "a bad key the first cluster spells for the top level": (
+        {
+            **{k: v for k, v in _example_config().items() if k != f"{P}kubeContext"},
+            f"{P}clusters": {"east": {"kubeContext": "bad context"}, "west": _example_config()[f"{P}clusters"]["west"]},
+        },
+        "clusters.east.kubeContext: 'bad context' is not allowed",
+    ),
     "a bad cluster name": ({**_example_config(), f"{P}clusters": {"East_1": {}}}, "clusters: names a cluster 'East_1'"),
     "not a map": ({**_example_config(), f"{P}clusters": ["east", "west"]}, "clusters: '"),
     "the home cluster with another issuer": (
@@ -411,3 +418,12 @@ def test_a_neighbours_cluster_reviewed_by_vault_is_refused_per_cluster(tmp_path)
     _write(tmp_path, {**staging, f"{P}clusters": {"home": {}, "far": far}}, "staging")
     with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.far\.vaultKubernetesHost: .* is also stack production's"):
         check_separation(from_stack_file("staging", tmp_path / "Pulumi.staging.yaml"), tmp_path)
+
+
+def test_the_first_cluster_may_spell_the_top_level_keys_and_renders_the_same(tmp_path):
+    config = _example_config()
+    lifted = ("kubeContext", "awsOidcProviderArn")
+    east = {**config[f"{P}clusters"]["east"], **{k: config[f"{P}{k}"] for k in lifted}}
+    moved = {k: v for k, v in config.items() if k.removeprefix(P) not in lifted}
+    moved[f"{P}clusters"] = {"east": east, "west": config[f"{P}clusters"]["west"]}
+    assert render("production", _write(tmp_path, moved)).resources == render(*plan_args()).resources
