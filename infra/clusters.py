@@ -183,7 +183,7 @@ def resolve(raw: Mapping[str, Any], common: CommonSettings, backend: BackendSett
             )
         if cluster.home and c_backend != backend:
             # The home cluster is the top level: the backend's primary (region, trust) is declared from it.
-            key = next(k for k in type(backend).config_keys() if merged.get(k) != raw.get(k))
+            key = next((k for k in type(backend).config_keys() if merged.get(k) != raw.get(k)), "clusters")
             reject(cluster.key(key), entry.get(key), "differs from the top-level key in the first cluster (allowed: set it at the top level; the first cluster is the stack's own)")
         parsed.append(cluster)
     _check_distinct(parsed)
