@@ -426,3 +426,16 @@ def test_the_first_cluster_may_spell_the_top_level_keys_and_renders_the_same(tmp
     moved = {k: v for k, v in config.items() if k.removeprefix(P) not in lifted}
     moved[f"{P}clusters"] = {"east": east, "west": config[f"{P}clusters"]["west"]}
     assert render("production", _write(tmp_path, moved)).resources == render(*plan_args()).resources
+
+
+def test_dropping_a_region_never_schedules_its_keys_deletion_the_protection_refuses(tmp_path):
+    config = _example_config()
+    home = next(iter(config[f"{P}clusters"]))
+    single = {**config, f"{P}clusters": {home: config[f"{P}clusters"][home]}}
+    base, head = render(*plan_args()), render("production", _write(tmp_path, single))
+    change = plandiff.diff(base.resources, head.resources)
+    dropped = [r for r in change.delete if r["type"] == KEY]
+    assert dropped and all(r["protect"] for r in dropped)
+    assert all("protected" in line for line in plandiff.render_text(change).splitlines() if line.startswith(f"- {KEY}"))
+    # The primary's key is untouched.
+    assert not [c for c in change.update if c.type == KEY]
