@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from infra import stackfiles
+from infra.catalog import CATALOG
 from infra.config import check_separation, from_stack_file
 from infra.fields import ConfigError
 from stacktools import plan as plan_cmd
@@ -79,9 +80,13 @@ def test_each_cluster_has_its_own_eso_and_store_reading_its_own_region():
         assert release["urn"] in store["depends_on"]
         grants = [r["urn"] for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
         assert grants and set(grants) <= set(store["depends_on"])
+        # Its ExternalSecrets wait for its own ESO (CRDs and webhook) too, and keep their Secrets (Orphan, Retain).
+        for es in _through(plan, provider, EXTERNAL_SECRET):
+            assert release["urn"] in es["depends_on"]
+            assert es["inputs"]["spec"]["target"]["creationPolicy"] == "Orphan"
         # Every catalog value synced exactly once per cluster, through that cluster's store.
         refs = [(d["secretKey"]) for es in _through(plan, provider, EXTERNAL_SECRET) for d in es["inputs"]["spec"]["data"]]
-        assert len(refs) == len(set(refs)) > 0
+        assert len(refs) == len(set(refs)) and set(refs) == {e.env_var for e in CATALOG}
         assert {es["inputs"]["spec"]["secretStoreRef"]["name"] for es in _through(plan, provider, EXTERNAL_SECRET)} == {store["inputs"]["metadata"]["name"]}
     # Every Kubernetes object goes through the provider of one of the clusters, none through a default one.
     providers = {_provider_of(plan, keys["kubeContext"]) for keys in clusters.values()}
