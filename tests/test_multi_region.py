@@ -117,6 +117,8 @@ def test_every_secret_is_replicated_to_every_other_cluster_region_under_a_protec
         assert _region(plan, secret) == primary and secret["protect"]
         assert secret["inputs"]["kmsKeyId"] == arns[primary]
         assert {r["region"]: r["kmsKeyId"] for r in secret["inputs"]["replicas"]} == {r: arns[r] for r in others}
+        # A secret of the same name already in a replica region is never overwritten: the update fails instead.
+        assert secret["inputs"]["forceOverwriteReplicaSecret"] is False
     # Rotation and AWS Config stay with the primary region (Secrets Manager copies a rotated value to the replicas).
     account = config[f"{P}awsAccountId"]
     rotated = render(
