@@ -3,7 +3,7 @@
 Owns: the ``external-secrets.io/v1`` ClusterSecretStore object.
 Does not own: the backend's provider block (built by the backend's own
 component, e.g. ``AwsEsoIdentity.store_provider``) nor the operator that serves
-the CRD (pass ``depends_on=[release]``).
+the CRD (pass ``ResourceOptions(depends_on=[release, *grants])``: the store object waits for them).
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-API_VERSION = "external-secrets.io/v1"
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE, CLUSTER_SECRET_STORE_TYPE
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, Facts
+
+FACTS = {
+    CLUSTER_SECRET_STORE_TYPE: Facts(K8S_IDENTITY, free="a Kubernetes object: kept by the cluster's API server, no per-object price (ESO's validation reads of the backend are a few a day, not counted)"),
+    "aragora:eso:ClusterSecretStore": Facts((), free=COMPONENT_FREE),
+}
+"""Replaced when its identity changes; deleting it stops every sync but loses no value."""
 # Long enough for ESO to validate the store against the backend on first
 # install (webhook cold start plus one provider call), short enough to fail a
 # broken `pulumi up` within minutes.
@@ -39,7 +46,6 @@ class ClusterSecretStoreArgs:
     """`pulumi up` fails until ESO reports the store Ready (off for a first deploy)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """On the store object, e.g. ``app.kubernetes.io/part-of``."""
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ClusterSecretStore(pulumi.ComponentResource):
@@ -55,14 +61,15 @@ class ClusterSecretStore(pulumi.ComponentResource):
         store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version=API_VERSION,
-            kind="ClusterSecretStore",
+            kind=CLUSTER_SECRET_STORE,
             metadata={
                 "name": args.store_name,
                 "labels": dict(args.labels),
                 "annotations": await_ready_annotations() if args.await_ready else {"pulumi.com/skipAwait": "true"},
             },
             spec={"provider": args.provider, "conditions": [{"namespaces": list(args.namespaces)}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            # The component's own depends_on, passed on: children do not inherit it from their parent.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.store_name = store.metadata["name"]
 

@@ -21,7 +21,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import eso_values
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, KUBERNETES_OBJECT_FREE, Facts
 from components.service_account import ServiceAccount
+
+RELEASE_FREE = "pods (ESO, Reloader) on the cluster's existing nodes: they use capacity the platform already pays for (sized with esoValues), not a price of their own"
+FACTS = {
+    "kubernetes:core/v1:Namespace": Facts(K8S_IDENTITY, free=KUBERNETES_OBJECT_FREE),
+    # A release is identified by its name and namespace; everything else upgrades in place.
+    "kubernetes:helm.sh/v3:Release": Facts(("name", "namespace"), free=RELEASE_FREE),
+    "aragora:eso:ExternalSecretsOperator": Facts((), free=COMPONENT_FREE),
+}
 
 CHART = "external-secrets"
 CHART_REPO = "https://charts.external-secrets.io"
@@ -31,6 +40,21 @@ SERVICE_ACCOUNT = "external-secrets"
 
 ESO_SERVICE_ACCOUNT = ServiceAccount(NAMESPACE, SERVICE_ACCOUNT)
 """The controller's service account, created by the chart."""
+
+# What Prometheus sees of the release (chart 2.9, release named after the chart,
+# so the chart's fullname is the release name: _helpers.tpl "external-secrets.fullname").
+# The chart's ServiceMonitors set no jobLabel, so the Prometheus Operator names
+# each target's job after its Service: the controller's `<fullname>-metrics`
+# (service.yaml), the webhook's `<fullname>-webhook` (webhook-service.yaml).
+CONTROLLER_JOB = f"{CHART}-metrics"
+WEBHOOK_JOB = f"{CHART}-webhook"
+# The chart's validating webhooks (validatingwebhook.yaml), the `name` the API
+# server's admission metrics carry.
+VALIDATING_WEBHOOKS = (
+    "validate.secretstore.external-secrets.io",
+    "validate.clustersecretstore.external-secrets.io",
+    "validate.externalsecret.external-secrets.io",
+)
 
 # Small, steady controllers: requests sized from ESO's own examples, limits
 # leave headroom for a full resync after a restart.
@@ -92,7 +116,9 @@ class ExternalSecretsOperatorArgs:
     project's; only the paths ``eso_values.ALLOWED`` lists, never one that undoes a hardening."""
 
     def __post_init__(self) -> None:
-        refused = eso_values.problems(self.values)
+        # The caller's values alone, then everything the release renders with (this project's values and
+        # the caller's, over the chart's defaults): a hardening must hold in what Helm runs.
+        refused = eso_values.problems(self.values) or eso_values.judge(eso_values.effective(helm_values(self)))
         if refused:
             path, why = refused[0]
             raise ValueError(f"ExternalSecretsOperatorArgs.values: {path} {why}")

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, Facts
 from components.service_account import ServiceAccount
+
+FACTS = {
+    "kubernetes:core/v1:ServiceAccountPatch": Facts(K8S_IDENTITY, free="annotations on a service account that already exists: no object of its own, no price"),
+    "aragora:eso:ExistingExternalSecretsOperator": Facts((), free=COMPONENT_FREE),
+}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,21 @@ from enum import StrEnum
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster_secret_store import API_VERSION, await_ready_annotations
+from components.cluster_secret_store import await_ready_annotations
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE, EXTERNAL_SECRET, EXTERNAL_SECRET_TYPE
+from components.facts import COMPONENT_FREE, K8S_IDENTITY, KUBERNETES_OBJECT_FREE, CostRole, Facts
+
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+FACTS = {
+    NAMESPACE_TYPE: Facts(K8S_IDENTITY, free=KUBERNETES_OBJECT_FREE),
+    # Deleting one leaves its Secret (creationPolicy Orphan): the plan diff says so for this type.
+    EXTERNAL_SECRET_TYPE: Facts(
+        K8S_IDENTITY,
+        cost_role=CostRole.PROVIDER_CALLS,
+        free="a Kubernetes object, no per-object price: the provider calls its refreshes make are priced by the backend's per-call units",
+    ),
+    "aragora:eso:AppExternalSecrets": Facts((), free=COMPONENT_FREE),
+}
 
 
 class RefreshPolicy(StrEnum):
@@ -59,7 +73,6 @@ class AppExternalSecretsArgs:
     secrets: Sequence[ExternalSecretSpec]
     labels: Mapping[str, str] = field(default_factory=dict)
     """On every ExternalSecret, e.g. ``app.kubernetes.io/part-of``."""
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def external_secret_spec(spec: ExternalSecretSpec, store_name: str, refresh_interval: str) -> dict:
@@ -86,7 +99,7 @@ def external_secret_spec(spec: ExternalSecretSpec, store_name: str, refresh_inte
     return {
         "refreshInterval": refresh_interval,
         "refreshPolicy": spec.refresh_policy.value,
-        "secretStoreRef": {"kind": "ClusterSecretStore", "name": store_name},
+        "secretStoreRef": {"kind": CLUSTER_SECRET_STORE, "name": store_name},
         "target": target,
         "data": data,
     }
@@ -116,7 +129,7 @@ class AppExternalSecrets(pulumi.ComponentResource):
             k8s.apiextensions.CustomResource(
                 f"{name}-{spec.name}",
                 api_version=API_VERSION,
-                kind="ExternalSecret",
+                kind=EXTERNAL_SECRET,
                 metadata={
                     "name": spec.name,
                     "namespace": ns.metadata["name"],
@@ -126,7 +139,8 @@ class AppExternalSecrets(pulumi.ComponentResource):
                 spec=pulumi.Output.from_input(args.store_name).apply(
                     lambda store, spec=spec: external_secret_spec(spec, store, args.refresh_interval)
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                # The component's own depends_on (the ESO release), passed on: children do not inherit it.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
             )
 
         self.namespace = ns.metadata["name"]

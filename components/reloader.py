@@ -13,11 +13,18 @@ Does not own: the app's Deployment, nor the namespace (``external_secrets``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.eso import RELEASE_FREE
+from components.facts import COMPONENT_FREE, Facts
+
+FACTS = {
+    "kubernetes:helm.sh/v3:Release": Facts(("name", "namespace"), free=RELEASE_FREE),
+    "aragora:rollout:Reloader": Facts((), free=COMPONENT_FREE),
+}
 
 CHART = "reloader"
 CHART_REPO = "https://stakater.github.io/stakater-charts"
@@ -32,7 +39,6 @@ SEARCH_ANNOTATION = {"reloader.stakater.com/search": "true"}
 @dataclass(frozen=True)
 class ReloaderArgs:
     namespace: pulumi.Input[str]
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def helm_values() -> dict:
@@ -63,6 +69,6 @@ class Reloader(pulumi.ComponentResource):
             timeout=300,
             cleanup_on_fail=True,
             max_history=5,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.register_outputs({})

@@ -214,10 +214,6 @@ class Catalog:
     def target_secret(self, sync: SyncClass) -> str:
         return self.app.target_secret_of(sync)
 
-    def sync_class_of(self, target_secret: str) -> SyncClass | None:
-        """The sync class writing ``target_secret``, by its name."""
-        return next((s for s in SYNC_CLASSES if self.target_secret(s) == target_secret), None)
-
     def max_age_days(self, group: str) -> int:
         """The strictest maximum age of a grouped secret's values: the group rotates as one."""
         return min(e.rotation.max_age_days for e in self.by_group[group])

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator
 
+from infra import separation
 from infra.fields import PROJECT, ConfigError, quote, quote_key, reject
 from infra.separation import Claim
+from infra.stackfiles import encode_value
 
 if TYPE_CHECKING:
     from infra.config import CommonSettings
@@ -192,12 +194,9 @@ def resolve(raw: Mapping[str, Any], common: CommonSettings, backend: BackendSett
 
 
 def _encode(value: Any) -> Any:
-    # As the CLI hands a top-level value over: scalars as text (maps and lists are checked as they are).
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
+    # As the CLI hands a top-level value over: text (a map or a list as JSON, its scalars typed), so a
+    # cluster's key is read by exactly the rule that reads it at the top level.
+    return encode_value(value)
 
 
 def regions(clusters: tuple[Cluster, ...], primary: str) -> tuple[str, ...]:
@@ -226,24 +225,23 @@ def _check_read_regions(clusters: list[Cluster], backend: BackendSettings) -> No
 
 
 def _check_distinct(clusters: list[Cluster]) -> None:
-    """Two entries naming one cluster (context, issuer, reviewed API server) would be one cluster twice."""
-    seen: dict[str, str] = {}
-    for c in clusters:
-        for claim in cluster_claims(c):
-            other = seen.get(claim.identity)
-            if other is not None and other != c.name:
-                raise ConfigError(
-                    f"{PROJECT}:{c.key(claim.key)}: {quote(claim.shown)} is also cluster {other}'s "
-                    f"(allowed: {claim.allowed}; two clusters of an environment are two clusters)"
-                )
-        for claim in cluster_claims(c):
-            seen.setdefault(claim.identity, c.name)
+    """Two entries naming one cluster (context, issuer, reviewed API server, a mount inside another's)
+    would be one cluster twice; judged as ``infra.separation`` judges two stacks, one cluster against
+    the ones before it. Facts (a project's number) may be stated by several, never two ways."""
+    for index, c in enumerate(clusters):
+        earlier = {other.name: cluster_claims(other) for other in clusters[:index]}
+        try:
+            separation.check(c.name, [replace(claim, key=c.key(claim.key)) for claim in cluster_claims(c)], earlier)
+        except ConfigError as err:
+            # "...: <value> is also stack <other>'s (allowed: ...; two environments never share it)"
+            text = str(err).replace(" is also stack ", " is also cluster ").replace("two environments never share it", "two clusters of an environment are two clusters")
+            raise ConfigError(text.replace(" in stack ", " in cluster ")) from None
 
 
 def cluster_claims(cluster: Cluster) -> list[Claim]:
     """What one cluster must own alone: its context and its backend's authorities (issuer, EKS cluster, Vault reviewer)."""
     context = cluster.common.kube_context
-    claims = [Claim("kubeContext", f"context/{context}", context, "a context of this environment's own cluster"), *cluster.backend.exclusive()]
+    claims = [Claim("kubeContext", separation.context_claim(context), context, "a context of this environment's own cluster"), *cluster.backend.exclusive()]
     # A top-level key the clusters share (the deployer role, a KV mount on one server) is the
     # environment's, not the cluster's: it is claimed once, under its own name.
     shared = {k for k in type(cluster.backend).config_keys() if k not in CLUSTER_KEYS}
@@ -254,7 +252,7 @@ def claims(clusters: tuple[Cluster, ...]) -> list[Claim]:
     """Every cluster's claims: the home cluster's exactly as a single-cluster stack's, each other's named as it spells them."""
     home = clusters[0]
     context = home.common.kube_context
-    out = [Claim("kubeContext", f"context/{context}", context, "a context of this environment's own cluster"), *home.backend.exclusive()]
+    out = [Claim("kubeContext", separation.context_claim(context), context, "a context of this environment's own cluster"), *home.backend.exclusive()]
     for c in clusters[1:]:
         out += [replace(claim, key=c.key(claim.key)) for claim in cluster_claims(c)]
     return out

@@ -17,21 +17,24 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pulumi
 from pydantic import BeforeValidator, Field, model_validator
 
 from components import eso_values
 from components.service_account import ServiceAccount
+from infra import backends, separation, stackfiles
 from infra import clusters as multi
-from infra import separation, stackfiles
-from infra.backends import REGISTRY, BackendName
+from infra.backends import BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
 from infra.fields import (
+    MAX_JSON_CHARS,
     PROJECT,
     BackendSettings,
     ConfigError,
@@ -47,6 +50,9 @@ from infra.fields import (
     text_list,
 )
 from infra.separation import Claim
+
+if TYPE_CHECKING:
+    from infra.catalog import Catalog
 
 # A Kubernetes label value that also fits every name the environment goes
 # into: IAM role and KMS alias names, GCP service-account ids (6-30 characters,
@@ -73,19 +79,37 @@ class ReloaderMode(StrEnum):
 
 
 def chart_values() -> Any:
-    """A map of Helm chart values (the CLI passes a YAML map as JSON); which paths are allowed is checked after."""
+    """A map of Helm chart values (the CLI passes a YAML map as JSON, its scalars typed); which paths are allowed is checked after."""
+    allowed = "allowed: a YAML map, e.g. {nodeSelector: {pool: system}}"
 
     def check(value: Any) -> dict:
         if isinstance(value, str):
+            if len(value) > MAX_JSON_CHARS:
+                raise ValueError(f"is longer than {MAX_JSON_CHARS // 1024} KiB ({allowed})")
             try:
                 value = json.loads(value) if value.strip() else {}
-            except ValueError:
-                raise ValueError("is not a map of chart values (allowed: a YAML map, e.g. {nodeSelector: {pool: system}})") from None
+            except (ValueError, RecursionError):
+                raise ValueError(f"is not a map of chart values ({allowed})") from None
         if not isinstance(value, dict):
-            raise ValueError("is not a map of chart values (allowed: a YAML map, e.g. {nodeSelector: {pool: system}})")
+            raise ValueError(f"is not a map of chart values ({allowed})")
+        if _depth(value) > stackfiles.MAX_DEPTH:
+            raise ValueError(f"is nested deeper than {stackfiles.MAX_DEPTH} levels ({allowed})")
         return value
 
     return Annotated[dict, BeforeValidator(check)]
+
+
+def _depth(value: Any) -> int:
+    """How deep maps and lists nest in ``value`` (iterative: a hostile value cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > stackfiles.MAX_DEPTH:
+            break
+        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 class EsoInstall(StrEnum):
@@ -98,6 +122,8 @@ class EsoInstall(StrEnum):
 
 
 ESO_DEFAULT_SERVICE_ACCOUNT = "external-secrets/external-secrets"
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
+"""Namespaces Kubernetes itself owns: their service accounts are the cluster's, never ESO's alone."""
 
 
 class DriftCheck(StrEnum):
@@ -171,6 +197,28 @@ class CommonSettings(Settings):
         return self
 
     @model_validator(mode="after")
+    def _jwt_rotation_date(self) -> CommonSettings:
+        # A marker written as a date must be one: 2026-02-30 is a typo that would read as a rotation.
+        if re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])", self.jwt_rotation, re.ASCII):
+            try:
+                date.fromisoformat(self.jwt_rotation[:10])
+            except ValueError:
+                reject("jwtRotation", self.jwt_rotation, "starts with a date that does not exist (allowed: a real date YYYY-MM-DD, or a marker that is not date-shaped)")
+        return self
+
+    @model_validator(mode="after")
+    def _eso_account_is_esos_own(self) -> CommonSettings:
+        # The account gets the environment's read role and this stack patches its annotations: a shared
+        # account (every namespace's `default`, a system namespace's, the app's own namespace's) would
+        # hand every pod that runs as it the environment's secrets.
+        namespace, name = self.eso_service_account.split("/", 1)
+        if name == "default":
+            reject("esoServiceAccount", self.eso_service_account, "is a namespace's default service account, which every pod there runs as (allowed: the ESO controller's own account, e.g. external-secrets/external-secrets)")
+        if namespace in SYSTEM_NAMESPACES or namespace.startswith("kube-"):
+            reject("esoServiceAccount", self.eso_service_account, f"is in a namespace Kubernetes owns (allowed: an account in ESO's own namespace, not {', '.join(sorted(SYSTEM_NAMESPACES))} or kube-*)")
+        return self
+
+    @model_validator(mode="after")
     def _eso_values_allowed(self) -> CommonSettings:
         if self.eso_values and self.eso_install is EsoInstall.EXTERNAL:
             reject("esoValues", "...", "is set with esoInstall external (allowed: {}; the platform configures its own ESO)")
@@ -198,8 +246,10 @@ class StackConfig:
 
 
 def declared_keys() -> tuple[str, ...]:
-    """Every config key the program knows: the common ones and every backend's."""
-    return CommonSettings.config_keys() + tuple(k for backend in REGISTRY.values() for k in backend.settings.config_keys())
+    """Every config key the program knows: those ``Pulumi.yaml`` declares (the common ones and every backend's,
+    written there by ``make docs`` from the backend packages; a test fails when it is stale). Read from the
+    file, so no other backend's package is imported."""
+    return tuple(stackfiles.declared_config())
 
 
 def _check_environment(stack: str) -> None:
@@ -229,7 +279,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     try:
         common = CommonSettings.parse(dict(raw))
         _check_other_backends(raw, common.backend.value)
-        backend = REGISTRY[common.backend.value].settings.parse(dict(raw))
+        backend = backends.load(common.backend.value).settings.parse(dict(raw))
         backend.check_kube_context(common.kube_context)
     except ConfigError as err:
         raise named(err) from None
@@ -237,14 +287,32 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
 
 
 def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
-    """Refuse a key of a backend this stack does not use, set to anything but its default: it would be ignored."""
+    """Refuse a key of a backend this stack does not use, set to anything but its default: it would be ignored.
+
+    A declared key that is neither common nor the selected backend's is another backend's: only then, to
+    name it, are the other backends' packages imported."""
     defaults = {k.removeprefix(f"{PROJECT}:"): v for k, v in stackfiles.project_defaults().items()}
-    for name, backend in REGISTRY.items():
-        if name == selected:
+    own = {*CommonSettings.config_keys(), *backends.load(selected).settings.config_keys()}
+    for key in raw:
+        if key in own or stackfiles.encode_value(raw[key]) == defaults.get(key, ""):
             continue
-        for key in backend.settings.config_keys():
-            if key in raw and stackfiles.encode_value(raw[key]) != defaults.get(key, ""):
+        for name in backends.names():
+            if name != selected and key in backends.load(name).settings.config_keys():
                 reject(key, raw[key], f"is a key of backend {name}, and this stack's backend is {selected} (allowed: remove it, or set backend: {name})")
+
+
+def check_against_catalog(cfg: StackConfig, secrets: Catalog) -> None:
+    """What can only be judged with the catalog (its app namespace, its groups), before anything is declared."""
+    # Every cluster's ESO account (the home cluster's is the top level's).
+    for key, common in [("esoServiceAccount", cfg.common)] + [(c.key("esoServiceAccount"), c.common) for c in cfg.clusters if not c.home]:
+        namespace = common.eso_account.namespace
+        if namespace == secrets.app.namespace:
+            reject(
+                key,
+                common.eso_service_account,
+                f"is in the app's namespace {namespace}, whose pods receive the Secrets (allowed: an account in ESO's own namespace)",
+            )
+    cfg.backend.check_catalog(cfg.environment, secrets)
 
 
 def project_keys(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,7 +331,7 @@ def claims(cfg: StackConfig) -> list[Claim]:
     if cfg.clusters:
         return multi.claims(cfg.clusters)
     context = cfg.common.kube_context
-    return [Claim("kubeContext", f"context/{context}", context, "a context of this environment's own cluster"), *cfg.backend.exclusive()]
+    return [Claim("kubeContext", separation.context_claim(context), context, "a context of this environment's own cluster"), *cfg.backend.exclusive()]
 
 
 def check_separation(cfg: StackConfig, directory: Path) -> None:
@@ -291,6 +359,12 @@ def check_separation(cfg: StackConfig, directory: Path) -> None:
     separation.check(cfg.environment, claims(cfg), others)
 
 
+PROJECT_DIRECTORY: ContextVar[Path | None] = ContextVar("project_directory", default=None)
+"""Where the project's stack files are, when not the working directory (the offline plan sets it: the
+directory of --config-file as spelt, symlinks not followed). Under the CLI: the working directory,
+the project root that holds Pulumi.yaml."""
+
+
 def load() -> StackConfig:
     """Read and validate this stack's config, and compare it with the project's other stacks.
 
@@ -301,8 +375,9 @@ def load() -> StackConfig:
     Raises ``ConfigError``.
     """
     merged = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    project = PROJECT_DIRECTORY.get() or Path.cwd()
     secret_keys = {*pulumi.runtime.config.get_config_secret_keys_env(), *pulumi.runtime.config._SECRET_KEYS.get()}  # noqa: SLF001
     stackfiles.check_namespaces(merged, secret_keys)
     cfg = parse(project_keys(merged), pulumi.get_stack())
-    check_separation(cfg, Path.cwd())
+    check_separation(cfg, project)
     return cfg

@@ -24,9 +24,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from infra.durations import go_duration_seconds
 
 if TYPE_CHECKING:
+    from infra.catalog import Catalog
     from infra.separation import Claim
 
 PROJECT = "aragora-secrets"
+MAX_JSON_CHARS = 64 * 1024
+"""A structured value (a list, a map) longer than a stack file may be is refused before it is parsed."""
 
 
 class ConfigError(pulumi.RunError):
@@ -137,9 +140,11 @@ def text_list(pattern: str, allowed: str) -> Any:
 
     def check(value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
+            if len(value) > MAX_JSON_CHARS:
+                raise ValueError(f"is longer than {MAX_JSON_CHARS // 1024} KiB (allowed: {what})")
             try:
                 value = json.loads(value) if value else []
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 raise ValueError(f"is not a list (allowed: {what})") from None
         if not isinstance(value, list | tuple):
             raise ValueError(f"is not a list (allowed: {what})")
@@ -196,6 +201,10 @@ class BackendSettings(Settings):
     def check_cluster(self, primary: BackendSettings) -> None:
         """Refuse, with ``reject``, what this backend cannot serve in one more cluster of the
         environment (``infra.clusters``): ``self`` is that cluster's settings, ``primary`` the top level's."""
+
+    def check_catalog(self, environment: str, secrets: Catalog) -> None:
+        """Refuse, with ``reject``, what only the catalog can show wrong (e.g. a group it does not have, a
+        name the stack gives its own reader); called before anything is declared."""
 
     def check_kube_context(self, context: str) -> None:
         """Refuse a ``kubeContext`` that names another authority than this backend's (e.g. another

@@ -13,11 +13,15 @@ Vault server with distinct mounts, or one KV mount that no stack owns
 (``vaultAdoptKvMount`` on every stack that uses it). Claims compare
 authorities, not spellings: the OIDC issuer whatever account registers it, a
 Vault server as ``https://<host>:<port>``, the API server a Vault auth mount
-reviews tokens against.
+reviews tokens against, a cluster by its CA, an IAM role by its case-folded name
+whatever its path, an EKS cluster whether a context ARN or Pod Identity names
+it, a Vault mount path with every path inside it. A fact (a GCP project
+number is one project's) may be stated by every stack, but never two ways.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,22 +41,66 @@ class Claim:
     allowed: str
     shared: bool = False
     """Used, not owned (an adopted mount): several stacks may share it, as long as none owns it."""
+    path: bool = False
+    """The identity ends in a path (a Vault mount): it also collides with any path inside it or around it,
+    as Vault refuses a mount inside another and routes a path to the mount that contains it."""
+    fact: str | None = None
+    """A fact, not an ownership: ``identity`` is what is described (a GCP project number) and ``fact`` what
+    it is (its project); every stack may state it, but all must state the same."""
+
+
+_EKS_CONTEXT = re.compile(
+    r"arn:(?P<partition>aws[a-z-]{0,16}):eks:(?P<region>[a-z0-9-]{1,32}):(?P<account>[0-9]{12}):cluster/(?P<cluster>[A-Za-z0-9][A-Za-z0-9_-]{0,99})"
+)
+_GKE_CONTEXT = re.compile(r"gke_(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])_(?P<location>[a-z]{1,20}-[a-z]{1,20}[0-9]{1,2}(?:-[a-z])?)_(?P<cluster>[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)")
+
+
+def eks_cluster(partition: str, account: str, region: str, cluster: str) -> str:
+    """An EKS cluster as a claim, however the stack names it (Pod Identity's cluster, a context ARN)."""
+    return f"eks/{partition}/{account}/{region}/{cluster}"
+
+
+def parse_eks_context(context: str) -> re.Match[str] | None:
+    """The parts of an EKS cluster ARN used as a context name (``aws eks update-kubeconfig``), else None."""
+    return _EKS_CONTEXT.fullmatch(context) if len(context) <= 256 else None
+
+
+def context_claim(context: str) -> str:
+    """The cluster a kubeconfig context names, as a claim: an EKS ARN or a gcloud GKE name is its cluster
+    (so a neighbour's Pod Identity cluster collides with it); any other name is only itself."""
+    eks = parse_eks_context(context)
+    if eks:
+        return eks_cluster(eks["partition"], eks["account"], eks["region"], eks["cluster"])
+    gke = _GKE_CONTEXT.fullmatch(context) if len(context) <= 128 else None
+    if gke:
+        return f"gke/{gke['project']}/{gke['location']}/{gke['cluster']}"
+    return f"context/{context}"
+
+
+def _inside(a: str, b: str) -> bool:
+    """Is path identity ``a`` the same as ``b``, or inside or around it (segment by segment)?"""
+    return a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
 
 
 def check(stack: str, claims: Iterable[Claim], others: dict[str, Iterable[Claim]]) -> None:
-    """Refuse ``stack`` when one of its claims is also another stack's (unless both only use it)."""
-    taken: dict[str, tuple[str, bool]] = {}
+    """Refuse ``stack`` when one of its claims is also another stack's (unless both only use it), when a
+    path it owns contains or sits in another's, or when it states a fact another stack states otherwise."""
+    owned: list[tuple[Claim, str]] = []
     for name, cs in sorted(others.items()):
-        if name == stack:
-            continue
-        for c in cs:
-            # An owner wins over a user: sharing with an owner is a conflict.
-            if c.identity not in taken or not c.shared:
-                taken[c.identity] = (name, c.shared)
+        if name != stack:
+            owned += [(c, name) for c in cs]
     for claim in claims:
-        other, other_shared = taken.get(claim.identity, (None, True))
-        if other is not None and not (claim.shared and other_shared):
-            raise ConfigError(
-                f"{PROJECT}:{claim.key}: {quote(claim.shown)} is also stack {other}'s "
-                f"(allowed: {claim.allowed}; two environments never share it)"
-            )
+        for other, name in owned:
+            if claim.fact is not None or other.fact is not None:
+                if claim.identity == other.identity and claim.fact != other.fact:
+                    raise ConfigError(
+                        f"{PROJECT}:{claim.key}: {quote(claim.shown)} is {claim.fact} here but {other.fact} in stack {name} "
+                        f"(allowed: {claim.allowed}; one value means one thing in every stack)"
+                    )
+                continue
+            same = _inside(claim.identity, other.identity) if (claim.path or other.path) else claim.identity == other.identity
+            if same and not (claim.shared and other.shared):
+                raise ConfigError(
+                    f"{PROJECT}:{claim.key}: {quote(claim.shown)} is also stack {name}'s "
+                    f"(allowed: {claim.allowed}; two environments never share it)"
+                )

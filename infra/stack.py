@@ -20,7 +20,13 @@ import pulumi_kubernetes as k8s
 
 from components import reloader
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
+from components.eso import (
+    CONTROLLER_JOB,
+    VALIDATING_WEBHOOKS,
+    WEBHOOK_JOB,
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+)
 from components.existing_eso import ExistingExternalSecretsOperator, ExistingExternalSecretsOperatorArgs
 from components.external_secrets import (
     AppExternalSecrets,
@@ -34,7 +40,7 @@ from infra import catalog
 from infra.backends import backend_of
 from infra.backends.base import Declared
 from infra.clusters import Cluster
-from infra.config import CommonSettings, EsoInstall, ReloaderMode, StackConfig
+from infra.config import CommonSettings, EsoInstall, ReloaderMode, StackConfig, check_against_catalog
 from infra.durations import go_duration_seconds, prometheus_duration
 
 
@@ -103,6 +109,11 @@ def build(cfg: StackConfig, secrets: catalog.Catalog = catalog.CATALOG) -> None:
     # keep the single-cluster names, every other's are suffixed with its name.
     clusters = cfg.clusters or (Cluster(name="", home=True, common=cfg.common, backend=cfg.backend),)
     home = clusters[0]
+    # Whatever can be refused is refused before the first resource (a provider) is declared.
+    check_against_catalog(cfg, secrets)
+    for cluster in clusters:
+        if cluster.common.eso_install is EsoInstall.MANAGED:
+            eso_args(cluster.common)  # the chart values, judged over the chart's defaults
     providers = {c.name: kubernetes_provider(c.resource_name("k8s"), c.common) for c in clusters}
     declared = backend_of(cfg.backend).declare(
         cfg.environment, cfg.backend, secrets, providers[home.name], home.common.eso_account, clusters, providers
@@ -157,10 +168,9 @@ def build_cluster(
             namespaces=[app.namespace],
             await_ready=cfg.common.await_sync,
             labels=app.labels,
-            # ESO ready, then every grant, or the store fails validation.
-            depends_on=[*eso_ready, *declared.grants],
         ),
-        opts=k8s_opts,
+        # ESO ready, then every grant, or the store fails validation.
+        opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[*eso_ready, *declared.grants])),
     )
     specs = external_secret_specs(cfg, secrets, declared)
     external = AppExternalSecrets(
@@ -171,9 +181,8 @@ def build_cluster(
             refresh_interval=cfg.common.refresh_interval,
             secrets=specs,
             labels=app.labels,
-            depends_on=eso_ready,
         ),
-        opts=k8s_opts,
+        opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=eso_ready)),
     )
     if common.prometheus_operator:
         SyncAlerts(
@@ -189,6 +198,11 @@ def build_cluster(
                 periodic_secrets=[s.name for s in specs if s.refresh_policy is RefreshPolicy.PERIODIC],
                 stall_window=prometheus_duration(2 * go_duration_seconds(common.refresh_interval)),
                 runbook_url=common.alert_runbook_url,
+                # The chart's names (a managed release, or an external one installed with the chart's defaults).
+                eso_namespace=common.eso_account.namespace,
+                controller_job=CONTROLLER_JOB,
+                webhook_job=WEBHOOK_JOB,
+                webhooks=VALIDATING_WEBHOOKS,
                 labels=dict(label.split("=", 1) for label in common.alert_labels),
                 rule_labels=app.labels,
                 depends_on=eso_ready,

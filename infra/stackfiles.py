@@ -9,8 +9,12 @@ JSON). ``environments()`` lists the stacks of a directory: every
 ``Pulumi.<name>.yaml`` is one.
 
 Read as the CLI reads them (Go yaml.v3, YAML 1.2), never as PyYAML's YAML 1.1:
-a scalar is its text (``on``, ``yes``, ``0x10``, ``2.0`` stay strings; only
-``true``/``false`` are booleans, and the value rules decide), duplicate keys
+a top-level value is its text (``on``, ``yes``, ``0x10``, ``2.0`` stay
+strings; the CLI stores every top-level scalar as a string and the value rules
+decide). Inside a map or a list (an object value, which the CLI hands over as
+JSON and ``pulumi.Config.get_object`` reads back with ``json.loads``) scalars
+keep their YAML 1.2 core types: ``9443`` is an int, ``false`` a bool, ``~`` a
+null, ``1.5`` a float; ``"0"`` and ``on`` stay strings. Duplicate keys
 (and so a second ``config:`` block) are an error, anchors, aliases and
 explicit tags are refused (no alias bomb: the offline plan runs on fork pull
 requests), and a file over 64 KiB is refused unread.
@@ -36,14 +40,44 @@ _STACK_FILE = re.compile(r"Pulumi\.(?P<stack>[^.]+)\.yaml")
 
 
 def encode_value(value: Any) -> str:
-    """A YAML config value as the Pulumi CLI hands it to the program: a string."""
+    """A YAML config value as the Pulumi CLI hands it to the program: a string (an object or a list as JSON,
+    its scalars typed)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | dict):
-        return json.dumps(value)
+        # allow_nan=False: Go's encoding/json cannot encode .inf or .nan, so the CLI cannot pass them.
+        return json.dumps(value, allow_nan=False)
     return str(value)
+
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), as yaml.v3 resolves a plain
+# scalar inside an object value. Each pattern is anchored, has no nested quantifier, and is only tried
+# on scalars of at most _TYPED_MAX characters (longer ones stay text: no number is that long).
+_TYPED_MAX = 64
+_CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_SPECIAL = {".inf": "inf", ".Inf": "inf", ".INF": "inf", "+.inf": "inf", "+.Inf": "inf", "+.INF": "inf",
+                 "-.inf": "-inf", "-.Inf": "-inf", "-.INF": "-inf", ".nan": "nan", ".NaN": "nan", ".NAN": "nan"}
+
+
+def core_scalar(text: str) -> Any:
+    """A plain scalar inside an object value, typed as YAML 1.2's core schema types it."""
+    if len(text) > _TYPED_MAX:
+        return text
+    if text in _CORE_BOOL:
+        return _CORE_BOOL[text]
+    if _CORE_INT.fullmatch(text):
+        value = int(text, 8) if text.startswith("0o") else int(text, 16) if text.startswith("0x") else int(text)
+        # yaml.v3 decodes into int64: a larger number is a float there.
+        return value if -(2**63) <= value < 2**63 else float(value)
+    if _CORE_FLOAT.fullmatch(text):
+        return float(text)
+    if text in _CORE_SPECIAL:
+        return float(_CORE_SPECIAL[text])
+    return text
 
 
 MAX_FILE_BYTES = 64 * 1024
@@ -84,6 +118,39 @@ class _StackFileLoader(yaml.SafeLoader):
             return self._compose_checked(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_scalar(self, node):
+        text = super().construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode) and node.style is None and self._typed(node):
+            return core_scalar(text)
+        return text
+
+    def _typed(self, node) -> bool:
+        """Is ``node`` a plain scalar inside a config value's map or list (not a key, not top level)?"""
+        return id(node) in self._typed_nodes
+
+    def construct_document(self, node):
+        # Mark the scalars of object values: config -> <key> -> <map or list> -> ... (values, not keys).
+        self._typed_nodes: set[int] = set()
+        if isinstance(node, yaml.MappingNode):
+            for key, section in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == "config" and isinstance(section, yaml.MappingNode):
+                    for _, value in section.value:
+                        if isinstance(value, yaml.MappingNode | yaml.SequenceNode):
+                            self._mark(value)
+        return super().construct_document(node)
+
+    def _mark(self, node) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, yaml.MappingNode):
+                for _, value in current.value:
+                    stack.append(value)
+            elif isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+            else:
+                self._typed_nodes.add(id(current))
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
@@ -230,5 +297,9 @@ def stack_config(stack: str, config_file: Path | None = None) -> dict[str, str]:
     check_namespaces(config, [k for k, v in config.items() if isinstance(v, dict) and "secure" in v])
     values = dict(project_defaults())
     for key, value in config.items():
-        values[str(key)] = encode_value(value)
+        try:
+            values[str(key)] = encode_value(value)
+        except ValueError:
+            # .inf/.nan inside a map or list: Go's encoding/json cannot pass them, so the CLI cannot either.
+            raise ConfigError(f"{quote_key(key)}: holds .inf or .nan (allowed: finite numbers; the Pulumi CLI cannot pass others)") from None
     return values

@@ -95,6 +95,17 @@ def _backend_rules() -> tuple[list[ResourceValidationPolicy], tuple[str, ...]]:
     return found, tuple(value_types)
 
 
+def _eso_api() -> SimpleNamespace:
+    """ESO's type tokens from ``components/eso_api.py`` (standard library only), loaded by path as the
+    backends' rules are: the components that declare ESO objects and these rules name one API."""
+    path = Path(__file__).resolve().parent.parent / "components" / "eso_api.py"
+    spec = importlib.util.spec_from_file_location("aragora_eso_api", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return SimpleNamespace(store=module.CLUSTER_SECRET_STORE_TYPE, external_secret=module.EXTERNAL_SECRET_TYPE)
+
+
+ESO = _eso_api()
 BACKEND_RULES, VALUE_TYPES = _backend_rules()
 # Each rule is reachable by its name, as the ESO rules below are.
 globals().update({r.name.replace("-", "_"): r for r in BACKEND_RULES})
@@ -138,7 +149,7 @@ def _service_account_refs(node: Any) -> Iterator[dict]:
 @_rule(
     "eso-store-sa-namespace",
     "ClusterSecretStores name the namespace of every serviceAccountRef.",
-    "kubernetes:external-secrets.io/v1:ClusterSecretStore",
+    ESO.store,
 )
 def eso_store_sa_namespace(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for ref in _service_account_refs(args.props.get("spec", {})):
@@ -167,7 +178,7 @@ def _bounded(condition: Any) -> bool:
 @_rule(
     "eso-store-namespace-bound",
     "ClusterSecretStores are limited to named namespaces (spec.conditions): an unbounded store serves every namespace.",
-    "kubernetes:external-secrets.io/v1:ClusterSecretStore",
+    ESO.store,
 )
 def eso_store_namespace_bound(args: ResourceValidationArgs, report: ReportViolation) -> None:
     spec = args.props.get("spec")
@@ -185,7 +196,7 @@ def eso_store_namespace_bound(args: ResourceValidationArgs, report: ReportViolat
 @_rule(
     "eso-refresh-interval-bounded",
     f"ExternalSecret refreshInterval is within {REFRESH_BOUNDS}.",
-    "kubernetes:external-secrets.io/v1:ExternalSecret",
+    ESO.external_secret,
 )
 def eso_refresh_interval_bounded(args: ResourceValidationArgs, report: ReportViolation) -> None:
     spec = args.props.get("spec")

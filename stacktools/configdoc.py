@@ -1,11 +1,14 @@
-"""The configuration reference, generated: docs/configuration.md from Pulumi.yaml and the settings models.
+"""Generated configuration: each backend's keys into Pulumi.yaml, and docs/configuration.md from both.
 
-    python -m stacktools.configdoc            write docs/configuration.md
-    python -m stacktools.configdoc --check    exit 1 when the file is not what the sources say (CI, tests)
+    python -m stacktools.configdoc            write Pulumi.yaml's backend keys and docs/configuration.md
+    python -m stacktools.configdoc --check    exit 1 when either is not what the sources say (CI, tests)
 
-Each key is defined in ``Pulumi.yaml`` (type, default, description) and owned by
-one settings model (``CommonSettings`` or a backend's); this page is the third
-place a reader looks, so it is written from the first two, never by hand.
+The common keys are written in ``Pulumi.yaml`` by hand (type, default,
+description) and owned by ``CommonSettings``; a backend's keys are declared in
+its own package (``Backend.keys``, beside its settings model) and written into
+``Pulumi.yaml`` below ``BACKEND_KEYS_MARK``, in backend order, so adding a
+backend edits no shared file by hand. The reference page is the third place a
+reader looks, so it is written from the first two, never by hand.
 
 Exit status: 0 written or current, 1 stale (--check), 2 the sources cannot be read.
 """
@@ -17,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
+
 from infra.backends import REGISTRY
 from infra.config import CommonSettings
 from infra.fields import ConfigError
@@ -24,6 +29,8 @@ from infra.stackfiles import ROOT, declared_config
 from stacktools import cli
 
 TARGET = ROOT / "docs" / "configuration.md"
+PROJECT_FILE = ROOT / "Pulumi.yaml"
+BACKEND_KEYS_MARK = "  # --- each backend's keys, written by `make docs` from infra/backends/<name>/__init__.py (Backend.keys): edit there ---\n"
 
 HEADER = """\
 # Configuration reference
@@ -43,8 +50,11 @@ the offline plan, no traceback.
 How values are read:
 
 - **Stack files are read as the Pulumi CLI reads them** (Go yaml.v3, YAML 1.2):
-  a scalar is its text (YAML 1.1's `on`/`yes`/`off` and `0x2`, `2.0` are not
-  booleans or numbers); a key twice, or a second `config:` block, is an error;
+  a top-level value is its text, as the CLI stores it (YAML 1.1's
+  `on`/`yes`/`off` and `0x2`, `2.0` are not booleans or numbers); inside a map
+  or a list (`esoValues`, list keys) scalars keep their YAML 1.2 core types,
+  as the CLI passes object values as JSON: `9443` is an integer, `false` a
+  boolean, `~` a null, `"0"` and `on` text; a key twice, or a second `config:` block, is an error;
   anchors, aliases and explicit tags are refused; a file over 64 KiB is refused
   unread.
 - **Namespaces**: the project's own keys; of provider keys only
@@ -85,6 +95,19 @@ def _table(keys: tuple[str, ...], declared: dict[str, dict]) -> list[str]:
     return rows
 
 
+def render_project_file(current: str) -> str:
+    """``Pulumi.yaml`` with its backend keys section written from the backend packages (the rest kept as is)."""
+    if BACKEND_KEYS_MARK not in current:
+        raise KeyError(f"Pulumi.yaml has no line {BACKEND_KEYS_MARK.strip()!r} above the backends' keys")
+    head = current.split(BACKEND_KEYS_MARK, 1)[0]
+    parts = [head, BACKEND_KEYS_MARK]
+    for name, backend in REGISTRY.items():
+        parts.append(f"  # {name}\n")
+        text = yaml.safe_dump({k: dict(v) for k, v in backend.keys.items()}, sort_keys=False, width=1 << 20, allow_unicode=True)
+        parts.append("".join(f"  {line}\n" for line in text.splitlines()))
+    return "".join(parts)
+
+
 def render() -> str:
     """The page, from the sources."""
     declared = declared_config()
@@ -92,7 +115,7 @@ def render() -> str:
     for name, backend in REGISTRY.items():
         page = f" (see [{name}]({name}.md))" if (TARGET.parent / f"{name}.md").exists() else ""
         parts += ["", f"## {name} keys", "", f"Read when `backend: {name}`{page}.", ""]
-        parts += _table(backend.settings.config_keys(), declared)
+        parts += _table(tuple(backend.keys), declared)
     return "\n".join(parts) + "\n"
 
 
@@ -101,16 +124,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/configuration.md is stale")
     args = parser.parse_args(argv)
     try:
+        project = render_project_file(PROJECT_FILE.read_text())
+    except (OSError, KeyError) as err:
+        print(f"error: cannot read Pulumi.yaml and the backends' keys: {err}", file=sys.stderr)
+        return 2
+    if args.check:
+        stale = [PROJECT_FILE] if PROJECT_FILE.read_text() != project else []
+        try:
+            page = render()
+        except (ConfigError, KeyError) as err:
+            print(f"error: cannot read Pulumi.yaml and the settings models: {err}", file=sys.stderr)
+            return 2
+        current = TARGET.read_text() if TARGET.exists() else ""
+        stale += [TARGET] if current != page else []
+        for path in stale:
+            print(f"error: {path.relative_to(ROOT)} is stale: run `make docs`", file=sys.stderr)
+        return 1 if stale else 0
+    if PROJECT_FILE.read_text() != project:
+        PROJECT_FILE.write_text(project)
+        print(f"wrote {PROJECT_FILE.relative_to(ROOT)}")
+    try:
         page = render()
     except (ConfigError, KeyError) as err:
         print(f"error: cannot read Pulumi.yaml and the settings models: {err}", file=sys.stderr)
         return 2
-    if args.check:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != page:
-            print(f"error: {TARGET.relative_to(ROOT)} is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
     Path(TARGET).write_text(page)
     print(f"wrote {TARGET.relative_to(ROOT)}")
     return 0

@@ -23,17 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.backends import REGISTRY
+from infra.backends import ACCESS_DOCUMENTS, CapabilityMissing, capability, facts, load
+from infra.config import check_separation, from_stack_file
 from infra.fields import PROJECT, ConfigError
-from infra.stackfiles import stack_config, stack_of
+from infra.stackfiles import ROOT, stack_of
 from stacktools import cli, cost, graph, matrix, plandiff
-from stacktools.recorder import Plan, render
+from stacktools.recorder import KEY_FILE, Plan, render
 
 # --- output -------------------------------------------------------------------------
 
@@ -88,11 +91,13 @@ def _manifest_filename(m: dict[str, Any]) -> str:
 
 
 def policy_documents(plan: Plan) -> dict[str, str]:
-    """``{file name: text}`` for every access document the stack declares, as its backends write them."""
-    docs: dict[str, str] = {}
-    for backend in REGISTRY.values():
-        docs.update(backend.access_documents(plan.stack, plan.resources))
-    return docs
+    """``{file name: text}`` for every access document the stack declares, as its own backend writes them
+    (a backend without the capability writes none: the plan is still whole)."""
+    try:
+        documents = capability(load(plan.setting("backend")), ACCESS_DOCUMENTS)
+    except CapabilityMissing:
+        return {}
+    return documents(plan.stack, plan.resources)
 
 
 def estimate_of(plan: Plan) -> cost.Estimate:
@@ -146,12 +151,66 @@ def _base_file(base_dir: Path, name: str, kind: type, *, required: bool = False)
     if not required and not path.exists():
         return None
     try:
+        if path.stat().st_size > MAX_BASE_BYTES:
+            raise ValueError(f"larger than {MAX_BASE_BYTES // 2**20} MiB")
         value = json.loads(path.read_text())
         if not isinstance(value, kind):
             raise ValueError(f"not a JSON {kind.__name__}")
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         raise ConfigError(f"--diff: cannot read {base_dir}/{name} ({type(err).__name__})") from None
     return value
+
+
+MAX_BASE_BYTES = 64 * 2**20
+
+
+def _check_base_cost(base_dir: Path, cost_json: dict | None) -> None:
+    """A base cost.json holds finite numbers where the cost diff reads them (else one line, exit 2)."""
+    for field in ("monthlyCost", "providerCallsPerMonth"):
+        value = (cost_json or {}).get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"--diff: cannot read {base_dir}/cost.json ({field} is not a finite number)")
+
+
+def _check_base_resources(base_dir: Path, resources: list) -> None:
+    """Every entry of a base resources.json is a resource record (a map with a string urn and type, a map of inputs)."""
+    for r in resources:
+        if not (isinstance(r, dict) and isinstance(r.get("urn"), str) and isinstance(r.get("type"), str) and isinstance(r.get("inputs", {}), dict)):
+            raise ConfigError(f"--diff: cannot read {base_dir}/resources.json (an entry is not a resource record)")
+
+
+def _fingerprint_key(args: argparse.Namespace) -> bytes | None:
+    """The key secret inputs are fingerprinted under: the base plan's (so a diff compares like with like),
+    else a new random one when the plan is written, else none (``[secret]`` only)."""
+    if args.diff:
+        return _read_key("--diff", args.diff)
+    if args.out:
+        # Writing into an earlier --out keeps its key: the same inputs keep their fingerprints.
+        return _read_key("--out", args.out) or secrets.token_bytes(32)
+    return None
+
+
+def _read_key(option: str, directory: Path) -> bytes | None:
+    path = directory / KEY_FILE
+    if not path.exists():
+        return None
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(f"{option}: cannot read {directory}/{KEY_FILE} (allowed: the 64-hex-digit key an earlier --out wrote)")
+    return key
+
+
+def _write_key(out: Path, key: bytes | None) -> None:
+    if key is None:
+        return
+    path = out / KEY_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex() + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,31 +236,41 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --stack: no stack to default to ({err or 'no Pulumi.<stack>.yaml'})", file=sys.stderr)
             return 2
     if args.print_kube_context:
+        # CI selects the cluster with this output: it is printed only once the whole config is valid
+        # and separate from its neighbours, and a valid context is one line by its rule.
         try:
-            print(stack_config(args.stack, args.config_file)[f"{PROJECT}:kubeContext"])
-        except (ConfigError, KeyError):
-            print(f"error: {PROJECT}:kubeContext: missing in the {args.stack} stack config", file=sys.stderr)
+            cfg = from_stack_file(args.stack, args.config_file)
+            check_separation(cfg, Path(os.path.abspath(args.config_file)).parent if args.config_file else ROOT)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
             return 2
+        print(cfg.common.kube_context)
         return 0
     try:
+        if args.out is not None and (args.out.exists() or args.out.is_symlink()) and not args.out.is_dir():
+            raise ConfigError(f"--out: {args.out} exists and is not a directory (allowed: a directory, new or earlier --out)")
         base = _base_file(args.diff, "resources.json", list, required=True) if args.diff else None
         # outputs.json and cost.json are optional: a base from an older version has neither.
         base_outputs = _base_file(args.diff, "outputs.json", dict) if args.diff else None
         base_cost = _base_file(args.diff, "cost.json", dict) if args.diff else None
+        if args.diff:
+            _check_base_resources(args.diff, base)
+            _check_base_cost(args.diff, base_cost)
+        key = _fingerprint_key(args)
+        plan = render(args.stack, args.config_file, fingerprint_key=key)
+        if args.out:
+            try:
+                note = write(plan, args.out)
+                _write_key(args.out, key)
+            except OSError as err:
+                raise ConfigError(f"--out: cannot write {args.out} ({type(err).__name__}: {err.strerror or err})") from None
+            if note:
+                print(note, file=sys.stderr)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    try:
-        plan = render(args.stack, args.config_file)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.out:
-        note = write(plan, args.out)
-        if note:
-            print(note, file=sys.stderr)
     if base is not None:
-        changes = plandiff.diff(base, plan.resources)
+        changes = plandiff.diff(base, plan.resources, facts(load(plan.setting("backend"))))
         outputs = (base_outputs, plan.outputs) if base_outputs is not None else None
         print(plandiff.render_text(changes, outputs, args.stack))
         print(cost.render_change(base_cost, estimate_of(plan)))

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.backends import REGISTRY
+from components.eso_api import EXTERNAL_SECRET_TYPE
+from components.facts import Facts
+from infra.backends import facts
 from stacktools.replacements import forces_replacement
 
 _OPTIONS = ("protect", "retain_on_delete", "parent", "provider")
@@ -56,6 +59,8 @@ class Diff:
     create: list[dict[str, Any]]
     delete: list[dict[str, Any]]
     update: list[Change]
+    facts: Mapping[str, Facts] = field(default_factory=dict, repr=False)
+    """What each type is (replacing inputs, data-loss notes): the stack's backend's and the shared components'."""
 
     @property
     def has_changes(self) -> bool:
@@ -107,7 +112,9 @@ def _walk(path: str, old: Any, new: Any, out: list[tuple[str, Any, Any]]) -> Non
         out.append((path, None if old is _MISSING else old, None if new is _MISSING else new))
 
 
-def diff(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> Diff:
+def diff(base: list[dict[str, Any]], head: list[dict[str, Any]], table: Mapping[str, Facts] | None = None) -> Diff:
+    """``table``: ``infra.backends.facts(<the stack's backend>)``; None reads every backend's (tests, tools without a stack)."""
+    table = facts() if table is None else table
     before = {r["urn"]: r for r in base}
     after = {r["urn"]: r for r in head}
     updates = []
@@ -121,20 +128,19 @@ def diff(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> Diff:
         if sorted(b.get("depends_on", [])) != sorted(a.get("depends_on", [])):
             paths.append(("[depends_on]", sorted(b.get("depends_on", [])), sorted(a.get("depends_on", []))))
         if paths:
-            replace = any(not p.startswith("[") and forces_replacement(a["type"], p) for p, _, _ in paths)
+            replace = any(not p.startswith("[") and forces_replacement(a["type"], p, table) for p, _, _ in paths)
             meta = (a.get("inputs") or {}).get("metadata") or {}
             name = meta.get("name", a["name"]) if isinstance(meta, dict) else a["name"]
-            updates.append(Change(urn, a["type"], a["name"], paths, replace, _notes(b, a, replace), name, _awaited(a)))
+            updates.append(Change(urn, a["type"], a["name"], paths, replace, _notes(b, a, replace, table), name, _awaited(a)))
     return Diff(
         create=[after[u] for u in sorted(set(after) - set(before))],
         delete=[before[u] for u in sorted(set(before) - set(after))],
         update=updates,
+        facts=table,
     )
 
 
-# What losing a resource of these types does to the values it holds, as each backend says.
-_DATA_LOSS = {t: note for b in REGISTRY.values() for t, note in b.value_types.items()}
-_EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+_EXTERNAL_SECRET = EXTERNAL_SECRET_TYPE
 
 
 def _is_on_change(r: dict[str, Any]) -> bool:
@@ -142,14 +148,15 @@ def _is_on_change(r: dict[str, Any]) -> bool:
     return isinstance(spec, dict) and spec.get("refreshPolicy") == "OnChange"
 
 
-def _removal_notes(r: dict[str, Any], *, replaced: bool) -> list[str]:
+def _removal_notes(r: dict[str, Any], table: Mapping[str, Facts], *, replaced: bool) -> list[str]:
     notes = []
     if r.get("protect"):
         notes.append("protected: the engine will refuse until it is unprotected")
     elif r.get("retain_on_delete"):
         notes.append("retained: dropped from the stack, left in place")
-    elif r["type"] in _DATA_LOSS:
-        notes.append(_DATA_LOSS[r["type"]])
+    elif r["type"] in table and table[r["type"]].data_loss:
+        # What losing a resource of this type does to the values it holds, as its declarer says.
+        notes.append(table[r["type"]].data_loss)
     if r["type"] == _EXTERNAL_SECRET:
         name = (r.get("inputs") or {}).get("metadata", {}).get("name", r["name"])
         notes.append(
@@ -160,13 +167,10 @@ def _removal_notes(r: dict[str, Any], *, replaced: bool) -> list[str]:
     return notes
 
 
-# Inputs that must be unique where the object lives, as each backend declares them.
-_UNIQUE = {t: inputs for b in REGISTRY.values() for t, inputs in b.unique_on.items()}
-
-
-def _collision(old: dict[str, Any], new: dict[str, Any]) -> str | None:
-    """Why a replacement cannot succeed as planned: the new object takes the old one's unique name."""
-    unique = _UNIQUE.get(new["type"], ())
+def _collision(old: dict[str, Any], new: dict[str, Any], table: Mapping[str, Facts]) -> str | None:
+    """Why a replacement cannot succeed as planned: the new object takes the old one's unique name
+    (the inputs its declarer says must be unique where it lives)."""
+    unique = table[new["type"]].unique_on if new["type"] in table else ()
     if not unique:
         return None
     before, after = old.get("inputs") or {}, new.get("inputs") or {}
@@ -177,9 +181,9 @@ def _collision(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     return f"cannot succeed as planned: both would hold {held} ({why}); remove or rename the old one first"
 
 
-def _notes(old: dict[str, Any], new: dict[str, Any], replace: bool) -> list[str]:
-    notes = _removal_notes(old, replaced=True) if replace else []
-    collision = _collision(old, new) if replace else None
+def _notes(old: dict[str, Any], new: dict[str, Any], replace: bool, table: Mapping[str, Facts]) -> list[str]:
+    notes = _removal_notes(old, table, replaced=True) if replace else []
+    collision = _collision(old, new, table) if replace else None
     if collision:
         notes.append(collision)
     if _is_on_change(old) or _is_on_change(new):
@@ -202,8 +206,8 @@ def _lines(old: Any, new: Any) -> list[str] | None:
     return [line for line in difflib.unified_diff(a, b, lineterm="", n=2)][2:]
 
 
-def _path_line(change_type: str, path: str, old: Any, new: Any) -> list[str]:
-    mark = "+-" if not path.startswith("[") and forces_replacement(change_type, path) else "~"
+def _path_line(change_type: str, path: str, old: Any, new: Any, table: Mapping[str, Facts]) -> list[str]:
+    mark = "+-" if not path.startswith("[") and forces_replacement(change_type, path, table) else "~"
     if old is None and new is not None:
         mark = "+" if mark == "~" else mark
         head = f"    {mark} {path}: {_show(new)}"
@@ -249,12 +253,12 @@ def render_text(d: Diff, outputs: tuple[dict[str, Any], dict[str, Any]] | None =
     for r in d.create:
         lines.append(f"+ {r['type']} {r['name']}")
     for r in d.delete:
-        notes = _removal_notes(r, replaced=False)
+        notes = _removal_notes(r, d.facts, replaced=False)
         lines.append(f"- {r['type']} {r['name']}" + (f"  ({'; '.join(notes)})" if notes else ""))
     for c in d.update:
         lines.append(f"{'+-' if c.replace else '~'} {c.type} {c.name}" + (f"  ({'; '.join(c.notes)})" if c.notes else ""))
         for path, old, new in c.paths:
-            lines += _path_line(c.type, path, old, new)
+            lines += _path_line(c.type, path, old, new, d.facts)
     waits = awaited_additions(d)
     if waits:
         lines.append("")
@@ -268,7 +272,7 @@ def render_text(d: Diff, outputs: tuple[dict[str, Any], dict[str, Any]] | None =
             lines.append("")
             lines.append("Outputs:")
             for path, old, new in changed:
-                lines += _path_line("", path, old, new)
+                lines += _path_line("", path, old, new, d.facts)
     replaced = sum(c.replace for c in d.update)
     summary = f"{len(d.create)} to create, {len(d.update) - replaced} to update, {replaced} to replace, {len(d.delete)} to delete"
     lines.append("" if lines else "no changes")

@@ -5,21 +5,28 @@
 An ESO upgrade bricks the CRDs when an older API version is still *stored*:
 the new chart's CRDs no longer list it, the API server refuses the update,
 and every ExternalSecret becomes unreadable (ESO issues #4665, #4784, #5141).
-This reads ``status.storedVersions`` of every ``external-secrets.io`` CRD
+This reads ``status.storedVersions`` of every CRD of ESO's API group
 through the stack's own context and refuses while anything but ``v1`` is
 stored, printing the migration steps. With ``--new-values`` (the new chart's
 ``helm show values external-secrets --version X``) it also warns about every
 value this stack sets that the new chart no longer has.
 
 With ``esoInstall: external`` it also checks the ESO the platform installed:
-that it serves ``external-secrets.io/v1`` ClusterSecretStore and
+that it serves ESO's ``v1`` ClusterSecretStore and
 ExternalSecret (the kinds this stack declares), that its controller's version
 is in the supported range (the major version of ``esoChartVersion``, the one
 the stack is tested against, from X.0.0 on), and that the configured service
 account exists.
 
-Exit status: 0 safe, 1 refused (a stored version other than v1), 2 a
-prerequisite is missing (kubectl, the context) or the config is invalid.
+Every kubectl call is bounded (``--request-timeout`` per request, the tool's
+deadline in all, ``--deadline``). A cluster without ESO's API group
+CRDs this stack declares (ClusterSecretStore, ExternalSecret, served as v1) is
+refused: it is the wrong cluster or has no ESO, and there is nothing to check.
+
+Exit status: 0 safe, 1 refused (a stored version other than v1, an installed
+ESO that cannot serve this stack), 2 cannot check: a prerequisite is missing
+(kubectl, the context), the config is invalid, the cluster has no ESO CRDs, a
+kubectl call failed or the deadline passed.
 """
 
 from __future__ import annotations
@@ -27,18 +34,20 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from components import eso_api
+from infra.backends.reading import DeadlineExceeded
 from infra.config import EsoInstall, from_stack_file
 from infra.fields import ConfigError
 from stacktools import cli
-from stacktools.ops import OpsError, _kubectl, _run
+from stacktools.cli import FINDING, OK
+from stacktools.ops import Kubectl, OpsError, Unreachable
 
-GROUP = "external-secrets.io"
+GROUP = eso_api.GROUP
 MIGRATION = """\
 Migrate the stored objects to v1 before the upgrade:
   1. Serve the old version again if the running chart no longer does: set crds.unsafeServeV1Beta1: true for this run.
@@ -50,8 +59,22 @@ Migrate the stored objects to v1 before the upgrade:
   4. Run this check again; upgrade only when it passes (docs/operations.md, Upgrading ESO)."""
 
 
+EXPECTED_CRDS = tuple(f"{kind}.{GROUP}" for kind in ("clustersecretstores", "externalsecrets"))
+"""The CRDs of the kinds this stack declares: a cluster without them is not an ESO cluster (or not this one)."""
+
+
+def missing_crds(crds: dict[str, Any]) -> list[str]:
+    """The expected CRDs a ``kubectl get crd -o json`` lacks, or that do not serve v1."""
+    serving = {
+        item.get("metadata", {}).get("name", ""): {v.get("name") for v in item.get("spec", {}).get("versions", []) if v.get("served", True)}
+        for item in crds.get("items", [])
+        if isinstance(item, dict)
+    }
+    return [name for name in EXPECTED_CRDS if "v1" not in serving.get(name, set())]
+
+
 def stored_old_versions(crds: dict[str, Any]) -> dict[str, list[str]]:
-    """``{crd: [stored versions other than v1]}`` for the external-secrets.io CRDs of a ``kubectl get crd -o json``."""
+    """``{crd: [stored versions other than v1]}`` for ESO's CRDs (``GROUP``) of a ``kubectl get crd -o json``."""
     old = {}
     for item in crds.get("items", []):
         name = item.get("metadata", {}).get("name", "")
@@ -150,23 +173,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--config-file", type=Path)
     parser.add_argument("--new-values", type=Path, help="the new chart's default values (helm show values ...)")
+    cli.add_deadline(parser)
     args = parser.parse_args(argv)
     try:
+        deadline = cli.deadline(args)
         cfg = from_stack_file(args.stack, args.config_file)
         new_values = _new_values(args.new_values) if args.new_values else None
-        kubectl = _kubectl(cfg.common.kube_context)
-    except (ConfigError, OpsError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    result = _run([*kubectl, "get", "crd", "-o", "json"])
-    if result.returncode != 0:
-        print(f"error: kubectl get crd failed: {result.stderr.strip()}", file=sys.stderr)
-        return 2
+        kubectl = Kubectl(cfg.common.kube_context, deadline)
+        return _check(cfg, kubectl, new_values)
+    except (ConfigError, OpsError, Unreachable, DeadlineExceeded, ValueError) as err:
+        return cli.error(str(err))
+
+
+def _check(cfg, kubectl: Kubectl, new_values: dict | None) -> int:
+    result = kubectl("get", "crd", "-o", "json")
+    try:
+        crds = json.loads(result.stdout or "{}")
+        old = stored_old_versions(crds)
+        absent = missing_crds(crds)
+    except (ValueError, AttributeError, TypeError):
+        return cli.error("kubectl get crd: the answer is not a CRD list")
+    if absent:
+        return cli.error(
+            f"context {cfg.common.kube_context} has no {GROUP} CRD serving v1 for {', '.join(absent)}: "
+            "not a cluster with ESO (the wrong context, or ESO not installed): nothing to check"
+        )
     if cfg.common.eso_install is EsoInstall.EXTERNAL:
         account = cfg.common.eso_account
-        served = _run([*kubectl, "get", "--raw", f"/apis/{GROUP}/v1"])
-        deployments = _run([*kubectl, "-n", account.namespace, "get", "deploy", "-l", "app.kubernetes.io/name=external-secrets", "-o", "json"])
-        found = _run([*kubectl, "-n", account.namespace, "get", "serviceaccount", account.name, "-o", "name"])
+        served = kubectl("get", "--raw", f"/apis/{GROUP}/v1")
+        deployments = kubectl("-n", account.namespace, "get", "deploy", "-l", "app.kubernetes.io/name=external-secrets", "-o", "json")
+        found = kubectl("-n", account.namespace, "get", "serviceaccount", account.name, "-o", "name")
         problems = external_problems(
             _json(served) if served.returncode == 0 else {},
             _json(deployments) if deployments.returncode == 0 else {},
@@ -177,13 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"refused: {problem}")
         if problems:
-            return 1
+            return FINDING
         print(f"ok: the installed ESO serves {GROUP}/v1 and runs a supported version")
-    try:
-        old = stored_old_versions(json.loads(result.stdout or "{}"))
-    except (ValueError, AttributeError, TypeError):
-        print("error: kubectl get crd: the answer is not a CRD list", file=sys.stderr)
-        return 2
     if new_values is not None:
         from components.eso import helm_values
         from infra.stack import eso_args
@@ -195,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         for crd, versions in sorted(old.items()):
             print(f"refused: CRD {crd} still stores {', '.join(versions)}")
         print(MIGRATION.format(ctx=cfg.common.kube_context, group=GROUP))
-        return 1
+        return FINDING
     print(f"ok: every {GROUP} CRD stores only v1; the chart can be upgraded")
-    return 0
+    return OK
 
 
 if __name__ == "__main__":

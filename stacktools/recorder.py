@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import hmac
 import json
 import os
 import runpy
@@ -37,31 +38,40 @@ SECRET = "[secret]"
 """Prefix of a secret input in a plan: ``[secret]`` and, when the value is known, a fingerprint."""
 
 
-def fingerprint(value: Any) -> str:
-    """``[secret <12 hex of sha256>]``: a change shows in the diff, the value never does.
+def fingerprint(value: Any, key: bytes | None) -> str:
+    """``[secret <12 hex of HMAC-SHA256>]`` under ``key``: a change shows in the diff, the value never does.
 
-    The only secret inputs this project declares are paths (the kubeconfig);
-    values of secrets never enter a plan, so a digest reveals nothing."""
-    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+    Keyed, because a low-entropy value (a kubeconfig path) would be recovered from a bare hash by
+    guessing; the key is random, stored beside the base plan (``KEY_FILE`` in ``--out``) and used
+    again by ``--diff``. Without a key only ``[secret]`` is shown."""
+    if key is None:
+        return SECRET
+    digest = hmac.new(key, json.dumps(value, sort_keys=True).encode(), hashlib.sha256).hexdigest()[:12]
     return f"[secret {digest}]"
+
+
+KEY_FILE = "fingerprint.key"
+"""The fingerprint key of a plan directory: random, written with --out (mode 0600), read by --diff."""
+
+
 UNKNOWN = "[unknown]"
 _SIG = rpc._special_sig_key  # noqa: SLF001 - the wire format's own marker
 _SECRET_SIG = rpc._special_secret_sig  # noqa: SLF001
 _RESOURCE_SIG = rpc._special_resource_sig  # noqa: SLF001
 
 
-def _clean(value: Any) -> Any:
-    """Wire-format values to plain JSON: secrets masked, resource refs as URNs."""
+def _clean(value: Any, key: bytes | None = None) -> Any:
+    """Wire-format values to plain JSON: secrets masked (fingerprinted under ``key``), resource refs as URNs."""
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
             inner = value.get("value")
-            return SECRET if inner is None or inner == rpc.UNKNOWN else fingerprint(inner)
+            return SECRET if inner is None or inner == rpc.UNKNOWN else fingerprint(inner, key)
         if sig == _RESOURCE_SIG:
             return value.get("urn")
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: _clean(v, key) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v, key) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)  # protobuf Struct carries every number as a double
     if value == rpc.UNKNOWN:
@@ -78,6 +88,7 @@ class RecordingMonitor(MockMonitor):
         self._urns: set[str] = set()
         self.stack_outputs: dict[str, Any] = {}
         self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+        self.fingerprint_key: bytes | None = None
 
     def _track_loop(self) -> None:
         # The SDK's mock monitor makes an event loop in each executor thread and
@@ -107,7 +118,7 @@ class RecordingMonitor(MockMonitor):
                 "parent": request.parent or None,
                 "custom": bool(request.custom),
                 "provider": request.provider or None,
-                "inputs": _clean(json_format.MessageToDict(request.object)),
+                "inputs": _clean(json_format.MessageToDict(request.object), self.fingerprint_key),
                 "protect": bool(request.protect),
                 "retain_on_delete": bool(request.retainOnDelete),
                 "depends_on": sorted(set(request.dependencies)),
@@ -117,7 +128,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
         if request.urn.endswith(f"::pulumi:pulumi:Stack::{PROJECT}-{pulumi.get_stack()}"):
-            self.stack_outputs = _clean(json_format.MessageToDict(request.outputs))
+            self.stack_outputs = _clean(json_format.MessageToDict(request.outputs), self.fingerprint_key)
         return super().RegisterResourceOutputs(request)
 
 
@@ -164,10 +175,13 @@ class Recording:
         return [r["type"] for r in self.plan.resources if r["type"] != "pulumi:pulumi:Stack"]
 
 
-def _run(stack: str, config: Mapping[str, str], program: Callable[[], None], workdir: Path = ROOT) -> Recording:
+def _run(
+    stack: str, config: Mapping[str, str], program: Callable[[], None], workdir: Path = ROOT, fingerprint_key: bytes | None = None
+) -> Recording:
     pulumi.runtime.set_all_config(dict(config))
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)
+    monitor.fingerprint_key = fingerprint_key
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # set_mocks registers a root stack of its own; the language host's
     # run_in_stack registers the one the program's exports go to.
@@ -177,6 +191,7 @@ def _run(stack: str, config: Mapping[str, str], program: Callable[[], None], wor
     # The CLI runs the program in the project root, next to the stack files;
     # a --config-file elsewhere brings its own directory's stack files along.
     os.chdir(workdir)
+    config_mod.PROJECT_DIRECTORY.set(workdir)  # getcwd() would name a symlinked directory by its target
     try:
         _sync_await(pulumi.runtime.run_in_stack(program))
     except ConfigError as err:
@@ -217,6 +232,7 @@ def record(
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     secrets: Catalog | None = None,
+    fingerprint_key: bytes | None = None,
 ) -> Recording:
     """Run the program for ``stack`` and keep what it declared, whether or not the config was valid.
 
@@ -226,7 +242,8 @@ def record(
     keys, as ``pulumi config set`` would. ``secrets`` replaces the catalog for
     this render only (tests, benchmark); without it the program runs exactly as
     the language host runs it. Each render runs in a fresh context, so renders
-    in one process never see each other's resources or config.
+    in one process never see each other's resources or config. Secret inputs
+    are fingerprinted under ``fingerprint_key`` (``fingerprint``), else ``[secret]``.
     """
     config = stack_config(stack, config_file)
     for key, value in (overrides or {}).items():
@@ -235,8 +252,10 @@ def record(
             config.pop(full, None)
         else:
             config[full] = encode_value(value)
-    workdir = config_file.resolve().parent if config_file else ROOT
-    return contextvars.Context().run(_run, stack, config, _stack_program(secrets), workdir)
+    # The stack's neighbours are the stack files beside --config-file as it is spelt: a symlink is
+    # never followed to its target's directory (whose stacks are another project's).
+    workdir = Path(os.path.abspath(config_file)).parent if config_file else ROOT
+    return contextvars.Context().run(_run, stack, config, _stack_program(secrets), workdir, fingerprint_key)
 
 
 def render(
@@ -244,9 +263,10 @@ def render(
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     secrets: Catalog | None = None,
+    fingerprint_key: bytes | None = None,
 ) -> Plan:
     """The plan of ``stack`` (see ``record``); raises ``ConfigError`` for invalid config."""
-    recording = record(stack, config_file, overrides, secrets)
+    recording = record(stack, config_file, overrides, secrets, fingerprint_key)
     if recording.error is not None:
         raise recording.error
     return recording.plan

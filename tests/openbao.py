@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,11 +31,31 @@ def dev_server(workdir: Path) -> Iterator[tuple[str, str]]:
         yield address, token
 
 
-@contextmanager
-def kv_v2_server(workdir: Path, mount: str) -> Iterator[tuple[hvac.Client, dict[str, str]]]:
-    """A dev server whose ``mount`` is a fresh KV v2 engine: ``(root client, VAULT_ADDR/VAULT_TOKEN env)``."""
-    with dev_server(workdir) as (address, token):
-        client = hvac.Client(url=address, token=token, timeout=5)
-        client.sys.disable_secrets_engine(mount)
-        client.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
-        yield client, {"VAULT_ADDR": address, "VAULT_TOKEN": token}
+UPGRADE_TIMEOUT_SECONDS = 10
+
+
+def remount(client: hvac.Client, path: str, engine: str, options: dict | None = None) -> None:
+    """``path`` as a fresh ``engine`` mount (the dev server pre-mounts secret/), serving when this returns."""
+    client.sys.disable_secrets_engine(path)
+    client.sys.enable_secrets_engine(engine, path=path, options=options)
+    if engine == "kv" and str((options or {}).get("version")) == "2":
+        wait_for_kv_v2(client, path)
+
+
+def wait_for_kv_v2(client: hvac.Client, mount: str) -> None:
+    """Wait (bounded) until a freshly mounted KV v2 engine serves: it upgrades its storage in the
+    background, and until then every call answers "Upgrading from non-versioned to versioned data"
+    (the race that failed one run in five)."""
+    deadline = time.monotonic() + UPGRADE_TIMEOUT_SECONDS
+    while True:
+        try:
+            client.secrets.kv.v2.read_configuration(mount_point=mount)
+            client.secrets.kv.v2.list_secrets(path="", mount_point=mount)
+        except hvac.exceptions.InvalidPath:
+            return  # serving: nothing listed yet
+        except hvac.exceptions.VaultError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        else:
+            return

@@ -71,6 +71,13 @@ def backend_of(name: str) -> str:
     return configured(stack, "backend", config_file)
 
 
+def facts_of(name: str) -> dict:
+    """Type -> ``Facts`` of what the configuration ``name`` can declare: its backend's and the shared components'."""
+    from infra import backends
+
+    return backends.facts(backends.load(backend_of(name)))
+
+
 def plans_of(backend: str) -> list[str]:
     """Names of the shipped stacks and examples that use ``backend``."""
     return [name for name in PLANS if backend_of(name) == backend]

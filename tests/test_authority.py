@@ -5,6 +5,8 @@ second review found passing; each is refused in one line naming the key, before 
 from __future__ import annotations
 
 import base64
+import datetime
+import hashlib
 import json
 import re
 import shutil
@@ -13,6 +15,10 @@ from functools import cache
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +26,9 @@ from infra import config, separation, stackfiles
 from infra.backends.aws.settings import known_regions, partition_of
 from infra.backends.vault.settings import canonical_server
 from infra.fields import PROJECT, ConfigError
-from stacktools import plandiff
-from tests.support import PLANS, backend_of, plans_of, render, render_named
+from stacktools import plan as plan_cmd
+from stacktools import plandiff, recorder
+from tests.support import PLANS, backend_of, plans_of, render_named, run_main
 
 AWS_NAME = plans_of("aws")[0]
 VAULT_NAME = plans_of("vault")[0]
@@ -38,7 +45,22 @@ def _raw(name: str, **changes) -> dict:
     return {**_base(name), **{k: stackfiles.encode_value(v) for k, v in changes.items()}}
 
 
+@cache
+def cluster_ca(cluster: str) -> str:
+    """A self-signed CA certificate (PEM) of its own for ``cluster``: one CA is one cluster."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cluster)])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+    cert = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def _parse(name: str, **changes) -> config.StackConfig:
+    if backend_of(name) == "vault" and "vaultKubernetesCaCert" not in changes and "kubeContext" in changes:
+        # Each simulated environment's cluster has its own CA, as real clusters do.
+        changes["vaultKubernetesCaCert"] = cluster_ca(changes["kubeContext"])
     return config.parse(_raw(name, **changes), PLANS[name][0])
 
 
@@ -190,7 +212,7 @@ def test_isolation_settings_without_the_isolation_mode_are_refused_not_ignored(k
 
 def test_esos_own_role_as_an_exempt_writer_is_refused():
     role = f"arn:aws:iam::{ACCOUNT}:role/aragora-{PLANS[AWS_NAME][0]}-eso"
-    with pytest.raises(ConfigError, match=rf"^{PROJECT}:awsSecretWriterArns: .* ESO's own role"):
+    with pytest.raises(ConfigError, match=rf"^{PROJECT}:awsSecretWriterArns: .* is an ESO role of this project"):
         render_named(AWS_NAME, awsVpcEndpoints="existing", awsVpcEndpointIds=["vpce-0abc12345def67890"], awsSecretWriterArns=[role])
 
 
@@ -372,12 +394,25 @@ def test_a_stack_file_that_imports_esc_environments_is_refused(tmp_path):
 # --- the diff shows every change ------------------------------------------------------------------
 
 
-def test_a_changed_secret_input_shows_as_a_changed_fingerprint_never_the_value():
-    a = render(PLANS[AWS_NAME][0], kubeconfig="/home/ops/.kube/staging-old")
-    b = render(PLANS[AWS_NAME][0], kubeconfig="/home/ops/.kube/staging-new")
-    text = plandiff.render_text(plandiff.diff(a.resources, b.resources))
+def test_a_changed_secret_input_shows_as_a_changed_fingerprint_never_the_value(tmp_path):
+    stack = PLANS[AWS_NAME][0]
+    base = run_main(plan_cmd.main, ["--stack", stack, "--out", str(tmp_path / "base")])
+    assert base.returncode == 0, base.stderr
+    key = (tmp_path / "base" / recorder.KEY_FILE)
+    assert key.stat().st_mode & 0o077 == 0 and len(bytes.fromhex(key.read_text())) == 32
+    old = recorder.render(stack, overrides={"kubeconfig": "/home/ops/.kube/staging-old"}, fingerprint_key=bytes.fromhex(key.read_text()))
+    new = recorder.render(stack, overrides={"kubeconfig": "/home/ops/.kube/staging-new"}, fingerprint_key=bytes.fromhex(key.read_text()))
+    text = plandiff.render_text(plandiff.diff(old.resources, new.resources))
     assert re.search(r'^    (~|\+-) kubeconfig: "\[secret [0-9a-f]{12}\]" => "\[secret [0-9a-f]{12}\]"$', text, re.M), text
     assert "staging-old" not in text and "staging-new" not in text
+
+
+def test_a_fingerprint_is_keyed_so_a_guessed_value_cannot_be_confirmed_from_a_bare_hash():
+    stack, guess = PLANS[AWS_NAME][0], "/home/ops/.kube/config"
+    unkeyed = hashlib.sha256(json.dumps(guess).encode()).hexdigest()[:12]
+    shown = {json.dumps(recorder.render(stack, overrides={"kubeconfig": guess}, fingerprint_key=k).resources) for k in (b"a" * 32, b"b" * 32)}
+    assert len(shown) == 2 and not any(unkeyed in s for s in shown)  # two keys, two fingerprints, never the bare hash
+    assert "[secret]" in json.dumps(recorder.render(stack, overrides={"kubeconfig": guess}).resources)  # no key: no digest
 
 
 def test_a_replacement_that_would_collide_with_the_old_object_is_flagged():

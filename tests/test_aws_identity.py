@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE
 from tests.support import doc, plans_of, render_named
 
 POLICY = "aws:iam/policy:Policy"
@@ -111,7 +112,7 @@ def test_pod_identity_mode_trusts_eks_pods_scoped_to_the_eso_service_account(nam
 @pytest.mark.parametrize("name", AWS_PLANS)
 def test_pod_identity_store_has_no_auth_block_and_no_irsa_annotation(name):
     plan = render_named(name, **POD_IDENTITY)
-    store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    store = plan.one(CLUSTER_SECRET_STORE_TYPE)
     assert store["inputs"]["spec"]["provider"] == {"aws": {"service": "SecretsManager", "region": plan.setting("awsRegion")}}
     release = plan.one("kubernetes:helm.sh/v3:Release")
     assert release["inputs"]["values"]["serviceAccount"]["annotations"] == {}

@@ -13,12 +13,12 @@ from collections import Counter
 
 import pytest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import catalog
-from infra.backends import REGISTRY
-from tests.support import PLANS, ROOT, backend_of, render
+from tests.support import PLANS, ROOT, facts_of, render
 
-ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
-STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+ES = EXTERNAL_SECRET_TYPE
+STORE = CLUSTER_SECRET_STORE_TYPE
 
 
 def _readme_line() -> str:
@@ -63,7 +63,7 @@ def test_a_grown_catalog_syncs_every_value_once_into_its_class_secret_from_its_b
     assert synced == Counter(e.env_var for e in GROWN)
     # Every location the ExternalSecrets read exists as a container the stack declares.
     containers = {
-        v for r in plan.resources if r["type"] in REGISTRY[backend_of(name)].value_types
+        v for r in plan.resources if r["type"] in facts_of(name) and facts_of(name)[r["type"]].data_loss
         for v in (r["inputs"].get("name"), r["inputs"].get("secretId"))
         if isinstance(v, str)
     }
@@ -77,7 +77,7 @@ def test_a_grown_catalog_grants_read_on_every_location_and_the_store_still_waits
     stack, config_file = PLANS[name]
     plan = render(stack, config_file, secrets=GROWN)
     depends_on = set(plan.one(STORE)["depends_on"])
-    grants = [r for r in plan.resources if r["type"] in REGISTRY[backend_of(name)].grant_types]
+    grants = [r for r in plan.resources if r["type"] in facts_of(name) and facts_of(name)[r["type"]].grant]
     assert grants and all(r["urn"] in depends_on for r in grants)
     text = "\n".join(str(r["inputs"]) for r in grants) + "\n".join(str(r["inputs"]) for r in plan.of_type("aws:iam/policy:Policy"))
     for group in GROWN.by_group:
@@ -85,3 +85,12 @@ def test_a_grown_catalog_grants_read_on_every_location_and_the_store_still_waits
         prefix_grant = GROWN.app.prefix(stack) + "*" in text
         per_value = all(GROWN.app.per_value_id(stack, e) in text for e in GROWN.by_group[group])
         assert prefix_grant or per_value or GROWN.app.grouped_path(stack, group) in text, group
+
+
+def test_the_invented_entries_are_new_to_the_catalog():
+    # Checked absent before use: an entry the catalog already has would prove nothing about growth.
+    invented = GROWN.entries[len(catalog.CATALOG.entries) : len(catalog.CATALOG.entries) + 3]
+    assert len(invented) == 3
+    for entry in invented:
+        assert entry.env_var not in {e.env_var for e in catalog.CATALOG}
+        assert entry.slug not in {e.slug for e in catalog.CATALOG}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,8 +18,8 @@ import boto3
 import pytest
 
 from infra import catalog
-from tests.moto_server import moto_server
-from tests.openbao import kv_v2_server
+from tests.openbao import remount
+from tests.shared_servers import reset_moto
 from tests.support import PLANS, ROOT, plans_of, render
 
 AWS_NAME = plans_of("aws")[0]
@@ -55,6 +56,10 @@ def _assert_missing_exactly(result: subprocess.CompletedProcess) -> None:
     statuses = _statuses(result.stdout)
     assert {k for k, v in statuses.items() if v == "MISSING"} == MISSING
     assert {k for k, v in statuses.items() if v == "present"} == {e.env_var for e in CAT} - MISSING
+    # What `pulumi up` waits for is listed apart from the optional values.
+    waited, optional = result.stdout.split("-- what `pulumi up` waits for")[1].split("-- optional")
+    assert set(_statuses(waited)) == {e.env_var for e in CAT if e.sync.await_ready}
+    assert set(_statuses(optional)) == {e.env_var for e in CAT if not e.sync.await_ready}
     waits = sorted(e.env_var for e in CAT if e.env_var in MISSING and e.sync.await_ready)
     if waits:
         assert result.stdout.strip().splitlines()[-1] == f"put these before `pulumi up`: {', '.join(waits)}"
@@ -62,18 +67,18 @@ def _assert_missing_exactly(result: subprocess.CompletedProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def aws(tmp_path_factory):
+def aws(moto_url):
     plan = render(*PLANS[AWS_NAME])
     region = plan.setting("awsRegion")
-    with moto_server(tmp_path_factory.mktemp("moto-check")) as endpoint:
-        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
-        client = boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
-        for group in CAT.by_group:
-            name = CAT.app.grouped_path(plan.stack, group)
-            client.create_secret(Name=name)
-            if group != EMPTY_GROUP:
-                client.put_secret_value(SecretId=name, SecretString=json.dumps(_document(group)))
-        yield env, client, plan.stack
+    reset_moto(moto_url)
+    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
+    client = boto3.client("secretsmanager", region_name=region, endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    for group in CAT.by_group:
+        name = CAT.app.grouped_path(plan.stack, group)
+        client.create_secret(Name=name)
+        if group != EMPTY_GROUP:
+            client.put_secret_value(SecretId=name, SecretString=json.dumps(_document(group)))
+    return env, client, plan.stack
 
 
 def test_aws_lists_exactly_the_values_the_backend_lacks_and_exits_1(aws):
@@ -90,14 +95,15 @@ def test_aws_without_credentials_is_one_line_naming_the_variables(aws):
 
 
 @pytest.fixture(scope="module")
-def vault(tmp_path_factory):
+def vault(bao_server):
     plan = render(*PLANS[VAULT_NAME])
     mount = plan.setting("vaultKvMount")
-    with kv_v2_server(tmp_path_factory.mktemp("bao-check"), mount) as (client, env):
-        for group in CAT.by_group:
-            if group != EMPTY_GROUP:
-                client.secrets.kv.v2.create_or_update_secret(path=CAT.app.grouped_path(plan.stack, group), secret=_document(group), mount_point=mount)
-        yield env, client, mount, plan.stack
+    client, env, _ = bao_server
+    remount(client, mount, "kv", {"version": "2"})  # fresh: no other module's values
+    for group in CAT.by_group:
+        if group != EMPTY_GROUP:
+            client.secrets.kv.v2.create_or_update_secret(path=CAT.app.grouped_path(plan.stack, group), secret=_document(group), mount_point=mount)
+    return env, client, mount, plan.stack
 
 
 def test_vault_lists_exactly_the_values_the_backend_lacks_and_exits_1(vault):
@@ -130,3 +136,38 @@ def test_vault_without_a_token_refuses_before_connecting_naming_vault_token():
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "VAULT_TOKEN is not set" in line and "ConnectionError" not in line
+
+
+def _make_check_values(env: dict) -> subprocess.CompletedProcess:
+    stack, config_file = PLANS[AWS_NAME]
+    assert config_file is None, "make targets run the project's own stacks"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VAULT_", "MAKE")) and k != "MFLAGS"}
+    make = shutil.which("make")
+    assert make, "make is missing"
+    return subprocess.run([make, "--no-print-directory", "check-values", f"STACK={stack}", "DEADLINE=30"], cwd=ROOT,
+                          env={**clean, "AWS_EC2_METADATA_DISABLED": "true", **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_make_passes_the_tools_exit_status_through_0_1_and_2(aws):
+    env, client, stack = aws
+    # 1: one value missing (a finding), not make's own 2.
+    found = _make_check_values(env)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "put these before `pulumi up`" in found.stdout or "not (" in found.stdout
+    # 2: the backend cannot be read.
+    unreadable = _make_check_values({**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:1"})
+    assert unreadable.returncode == 2 and "cannot connect" in unreadable.stderr, unreadable.stdout + unreadable.stderr
+    # 0: everything there.
+    try:
+        for group in CAT.by_group:
+            client.put_secret_value(SecretId=CAT.app.grouped_path(stack, group), SecretString=json.dumps({e.key: VALUE for e in CAT.by_group[group]}))
+        ok = _make_check_values(env)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert set(_statuses(ok.stdout).values()) == {"present"}
+    finally:  # back to the module's state
+        for group in CAT.by_group:
+            name = CAT.app.grouped_path(stack, group)
+            client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+            client.create_secret(Name=name)
+            if group != EMPTY_GROUP:
+                client.put_secret_value(SecretId=name, SecretString=json.dumps(_document(group)))

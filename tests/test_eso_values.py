@@ -4,15 +4,20 @@ pinned chart's own values schema, and nothing in them can undo a hardening this 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components import eso_values
 from components.eso import RECONCILERS, ExternalSecretsOperatorArgs, helm_values
+from infra import stackfiles
 from infra.fields import ConfigError
 from infra.stackfiles import declared_config
+from stacktools import recorder
 from tests.support import ROOT, STACKS, render
 
 CHART = json.loads((ROOT / "tests" / "fixtures" / "eso-chart-2.9.0-value-types.json").read_text())
@@ -22,6 +27,15 @@ KIND_TYPES = {
 }
 PY_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer"}
 RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def written(directory: Path, values: dict, stack: str = STACKS[0], **keys) -> recorder.Plan:
+    """The plan of ``stack`` with ``esoValues`` written into its stack file as YAML (the CLI's types, not Python's)."""
+    config = yaml.safe_load(stackfiles.stack_file(stack).read_text())["config"]
+    config |= {f"aragora-secrets:{k}": v for k, v in {"esoValues": values, **keys}.items()}
+    path = directory / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return recorder.render(stack, path)
 
 
 def _nested(path: str, value) -> dict:
@@ -68,8 +82,8 @@ def test_every_refused_path_is_a_value_of_the_pinned_chart(path):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_value_this_project_sets_exists_in_the_pinned_chart_with_its_type(stack):
-    values = render(stack, esoValues=MAXIMAL).one(RELEASE)["inputs"]["values"]
+def test_every_value_this_project_sets_exists_in_the_pinned_chart_with_its_type(stack, tmp_path):
+    values = written(tmp_path, MAXIMAL, stack).one(RELEASE)["inputs"]["values"]
     for path, value in _paths(values).items():
         chart = _chart_type(path)
         assert chart is not None, f"{path} is not a value of chart {CHART['chartVersion']}"
@@ -87,14 +101,14 @@ MAXIMAL = {
     "image": {"repository": "registry.example.com/mirror/external-secrets"},
     "imagePullSecrets": [{"name": "mirror-pull"}],
     "securityContext": {"runAsUser": 65532, "readOnlyRootFilesystem": True},
-    "webhook": {"port": 9443, "hostNetwork": True, "nodeSelector": {"pool": "system"}},
+    "webhook": {"port": 9443, "hostNetwork": False, "nodeSelector": {"pool": "system"}},
     "certController": {"tolerations": [{"operator": "Exists"}], "podAnnotations": {"a.example.com/x": "y"}},
 }
 
 
-def test_a_node_selector_and_tolerations_reach_the_release_and_the_rest_stays_the_projects():
+def test_a_node_selector_and_tolerations_reach_the_release_and_the_rest_stays_the_projects(tmp_path):
     base = render(STACKS[0]).one(RELEASE)["inputs"]["values"]
-    values = render(STACKS[0], esoValues=MAXIMAL).one(RELEASE)["inputs"]["values"]
+    values = written(tmp_path, MAXIMAL).one(RELEASE)["inputs"]["values"]
     assert values["nodeSelector"] == {"pool": "system"} and values["tolerations"] == MAXIMAL["tolerations"]
     assert values["certController"]["tolerations"] == [{"operator": "Exists"}]
     assert values["resources"]["requests"] == {"cpu": "200m", "memory": "256Mi"}
@@ -103,16 +117,16 @@ def test_a_node_selector_and_tolerations_reach_the_release_and_the_rest_stays_th
         assert values[key] == base[key], key
 
 
-def test_a_moved_webhook_port_moves_the_webhooks_network_policy_with_it():
-    values = render(STACKS[0], esoValues={"webhook": {"port": 9443}}).one(RELEASE)["inputs"]["values"]
+def test_a_moved_webhook_port_moves_the_webhooks_network_policy_with_it(tmp_path):
+    values = written(tmp_path, {"webhook": {"port": 9443}}).one(RELEASE)["inputs"]["values"]
     ports = {p["port"] for rule in values["webhook"]["networkPolicy"]["ingress"] for p in rule["ports"]}
     assert 9443 in ports and 10250 not in ports
 
 
 @pytest.mark.parametrize("path", sorted(eso_values.HARDENED))
-def test_a_value_that_undoes_a_hardening_is_refused_naming_esovalues_and_the_path(path):
+def test_a_value_that_undoes_a_hardening_is_refused_naming_esovalues_and_the_path(path, tmp_path):
     with pytest.raises(ConfigError) as err:
-        render(STACKS[0], esoValues=_nested(path, True))
+        written(tmp_path, _nested(path, True))
     assert str(err.value).startswith(f"aragora-secrets:esoValues: '{path}' refused: ") and "\n" not in str(err.value)
 
 
@@ -130,9 +144,10 @@ def test_a_value_that_undoes_a_hardening_is_refused_naming_esovalues_and_the_pat
     ],
 )
 @pytest.mark.parametrize("where", ["", "webhook.", "certController."])
-def test_a_security_context_may_only_be_tightened(context, field, where):
-    with pytest.raises(ConfigError, match=rf"^aragora-secrets:esoValues: '{where}securityContext' would weaken .*{field}"):
-        render(STACKS[0], esoValues=_nested(f"{where}securityContext", context))
+def test_a_security_context_may_only_be_tightened(context, field, where, tmp_path):
+    path = re.escape(f"{where}securityContext.{field.removesuffix('.type')}")
+    with pytest.raises(ConfigError, match=rf"^aragora-secrets:esoValues: '{path}' .*\(allowed: only what keeps the chart's hardening"):
+        written(tmp_path, _nested(f"{where}securityContext", context))
 
 
 @pytest.mark.parametrize(
@@ -144,19 +159,19 @@ def test_a_security_context_may_only_be_tightened(context, field, where):
         ({"image": {"repository": "registry.example.com/eso:v1"}}, "image.repository"),
         ({"nodeSelector": {"pool": 1}}, "nodeSelector"),
         ({"resources": {"requests": {"gpu": "1"}}}, "resources"),
-        ({"podSecurityContext": {"runAsUser": 0}}, "podSecurityContext"),
+        ({"podSecurityContext": {"runAsUser": 0}}, "podSecurityContext.runAsUser"),
         ({"webhook": {"bogus": 1}}, "webhook.bogus"),
         ({"image": "registry.example.com/eso"}, "image"),
     ],
 )
-def test_an_unknown_path_or_a_wrong_type_is_refused_naming_the_path(values, path):
+def test_an_unknown_path_or_a_wrong_type_is_refused_naming_the_path(values, path, tmp_path):
     with pytest.raises(ConfigError, match=rf"^aragora-secrets:esoValues: '{path}' "):
-        render(STACKS[0], esoValues=values)
+        written(tmp_path, values)
 
 
-def test_chart_values_are_refused_for_an_eso_the_platform_installed():
+def test_chart_values_are_refused_for_an_eso_the_platform_installed(tmp_path):
     with pytest.raises(ConfigError, match=r"^aragora-secrets:esoValues: .* esoInstall external"):
-        render(STACKS[0], esoInstall="external", esoValues={"nodeSelector": {"a": "b"}})
+        written(tmp_path, {"nodeSelector": {"a": "b"}}, esoInstall="external")
 
 
 SEGMENTS = sorted({part for p in (*eso_values.ALLOWED, *eso_values.HARDENED) for part in p.split(".")} | {"enabled", "extra", "port"})

@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra.config import ESO_DEFAULT_SERVICE_ACCOUNT
 from infra.fields import ConfigError
 from tests.support import PLANS, render_named
@@ -40,8 +41,8 @@ def test_no_eso_release_namespace_or_crds_are_declared_but_the_store_and_externa
     assert external.of_type("kubernetes:helm.sh/v3:Release") == []
     namespaces = [r["inputs"]["metadata"]["name"] for r in external.of_type("kubernetes:core/v1:Namespace")]
     assert INSTALLED[0] not in namespaces and ESO_DEFAULT_SERVICE_ACCOUNT.split("/")[0] not in namespaces
-    assert external.of_type("kubernetes:external-secrets.io/v1:ClusterSecretStore")
-    assert external.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert external.of_type(CLUSTER_SECRET_STORE_TYPE)
+    assert external.of_type(EXTERNAL_SECRET_TYPE)
     assert external.outputs["esoNamespace"] == INSTALLED[0]
 
 
@@ -96,7 +97,7 @@ def test_the_patch_carries_exactly_the_annotations_the_chart_would_have_set(name
     assert (meta["namespace"], meta["name"]) == INSTALLED
     assert meta["annotations"] == wanted and set(meta) == {"name", "namespace", "annotations"}
     assert "pulumi.com/patchForce" not in meta["annotations"]  # never takes a field from another manager
-    store = external.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    store = external.one(CLUSTER_SECRET_STORE_TYPE)
     assert patch["urn"] in store["depends_on"]
 
 

@@ -6,14 +6,15 @@ from collections import Counter
 
 import pytest
 
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import catalog
 from infra.fields import ConfigError
 from stacktools import plandiff
 from tests.support import ANY_STACK, PLANS, configured, plans_of, render, render_named
 
 CAT = catalog.CATALOG
-STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
-ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
+STORE = CLUSTER_SECRET_STORE_TYPE
+ES = EXTERNAL_SECRET_TYPE
 
 
 @pytest.fixture(params=sorted(PLANS))
@@ -37,7 +38,7 @@ def _data(es: dict) -> dict[str, dict]:
 
 def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(aws_plan):
     store = aws_plan.one(STORE)["inputs"]
-    assert store["apiVersion"] == "external-secrets.io/v1"
+    assert store["apiVersion"] == API_VERSION
     assert store["metadata"]["name"] == "aws-secrets-manager"
     assert store["spec"]["provider"] == {
         "aws": {
@@ -55,9 +56,13 @@ def test_the_store_serves_only_the_app_namespace(any_plan):
     assert external_secret_namespaces == {CAT.app.namespace}
 
 
+# The sync class writing each Secret, by its name (the catalog's own mapping, read the other way).
+SYNC_OF = {CAT.target_secret(s): s for s in CAT.by_sync_class}
+
+
 def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):
     objects = [any_plan.one(STORE)] + [
-        es for name, es in _external_secrets(any_plan).items() if CAT.sync_class_of(name).await_ready
+        es for name, es in _external_secrets(any_plan).items() if SYNC_OF[name].await_ready
     ]
     for obj in objects:
         annotations = obj["inputs"]["metadata"]["annotations"]
@@ -175,4 +180,3 @@ def test_every_sync_class_writes_its_own_secret_and_only_periodic_ones_may_be_fo
     assert len(set(targets)) == len(targets)
     for s in catalog.SYNC_CLASSES:
         assert s.force_sync_allowed is (s.refresh_policy is catalog.RefreshPolicy.PERIODIC)
-        assert catalog.CATALOG.sync_class_of(catalog.CATALOG.target_secret(s)) is s

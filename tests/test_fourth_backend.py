@@ -1,9 +1,10 @@
-"""A fourth backend is seven paths: proven by adding one to a copy of the tree and running the tooling on it.
+"""A fourth backend from `make backend`: its skeleton renders, the tooling reads it from its package, and a tool
+asked for a capability it lacks says so in one line.
 
-The throwaway backend ("keystore") declares one container per catalog value
-through its own component. Nothing else in the copy is edited, yet the
-program renders it, the mocks, the replacement table, the plan diff and the
-policy files pick it up from its contract, and `backend` accepts its name.
+The skeleton is written into a copy of the tree by the same code `make backend`
+runs (``stacktools.scaffold``, then ``make docs``' ``stacktools.configdoc``).
+The whole suite on a copy grown that way, and the count of the paths it touched
+(by git), is `make test-growth` (``tests/growth.py``), run by `make test`.
 """
 
 from __future__ import annotations
@@ -13,122 +14,32 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE
+from infra.backends import names
 from infra.catalog import CATALOG
-from tests.support import ROOT
+from stacktools import scaffold
+from tests.support import ROOT, run_main
 
-FILES = {
-    "infra/backends/keystore/__init__.py": '''
-        """Keystore: a throwaway backend for the contract test."""
-        from infra.backends.base import Backend
-        from infra.backends.keystore.settings import KeystoreSettings
-
-
-        def _never(*args):
-            raise RuntimeError("no keystore server here")
-
-
-        BACKEND = Backend(
-            settings=KeystoreSettings,
-            replace_on={"pulumi:providers:keystore": ("endpoint",), "keystore:index/box:Box": ("name",)},
-            value_types={"keystore:index/box:Box": "deletes the box and its value"},
-            grant_types=("keystore:index/box:Box",),
-            access_documents=lambda stack, resources: {f"keystore-{stack}.json": "[]\\n"},
-            value_age=_never,
-            value_presence=_never,
-            credentials=lambda settings: "KEYSTORE_TOKEN",
-            ci_inputs=("stack",),
-            mock=lambda r: (f"box/{r.inputs['name']}", {**r.inputs, "arn": f"ks:{r.inputs['name']}"}) if r.typ == "keystore:index/box:Box" else None,
-        )
-    ''',
-    "infra/backends/keystore/settings.py": '''
-        from typing import ClassVar
-
-        from pydantic import Field
-
-        from infra.fields import BackendSettings, text
-
-
-        class KeystoreSettings(BackendSettings):
-            name: ClassVar[str] = "keystore"
-            store_name: ClassVar[str] = "keystore"
-
-            endpoint: text(r"https://[a-z.]+", "an https URL", optional=True) = Field(alias="keystoreEndpoint")
-    ''',
-    "infra/backends/keystore/declare.py": '''
-        import pulumi
-
-        from components.keystore.boxes import Boxes, BoxesArgs
-        from infra.backends.base import Declared, RemoteRef
-
-
-        def declare(environment, settings, secrets, k8s_provider, eso):
-            provider = pulumi.ProviderResource("keystore", "keystore", {"endpoint": settings.endpoint})
-            boxes = Boxes("keystore", BoxesArgs(names=[secrets.app.per_value_id(environment, e) for e in secrets]), opts=pulumi.ResourceOptions(provider=provider))
-            return Declared(
-                store_name=settings.store_name,
-                store_provider={"fake": {"endpoint": settings.endpoint}},
-                remote_ref=lambda e: RemoteRef(secrets.app.per_value_id(environment, e)),
-                grants=tuple(boxes.boxes),
-            )
-    ''',
-    "components/keystore/__init__.py": '''
-        """Keystore components."""
-    ''',
-    "components/keystore/boxes.py": '''
-        """Boxes of one environment.
-
-        Owns: one box per name. Does not own: who reads them.
-        """
-        from dataclasses import dataclass
-
-        import pulumi
-
-
-        @dataclass(frozen=True)
-        class BoxesArgs:
-            names: list
-
-
-        class Boxes(pulumi.ComponentResource):
-            """One box per name."""
-
-            def __init__(self, name, args, opts=None):
-                super().__init__("aragora:keystore:Boxes", name, None, opts)
-                self.boxes = [pulumi.CustomResource("keystore:index/box:Box", f"{name}-{n}", {"name": n}, opts=pulumi.ResourceOptions(parent=self)) for n in args.names]
-                self.register_outputs({})
-    ''',
-    "examples/keystore/Pulumi.staging.yaml": '''
-        config:
-          aragora-secrets:backend: keystore
-          aragora-secrets:kubeContext: ks-staging
-          aragora-secrets:keystoreEndpoint: https://keystore.example.com
-    ''',
-}
-PULUMI_YAML_KEY = """
-  keystoreEndpoint:
-    type: string
-    default: ""
-    description: The keystore's URL.
-"""
+# The first of these that is not a backend yet (a tree grown by `make backend NAME=onepass` has that one).
+NAME = next(n for n in ("onepass", "keystore", "lockbox") if n not in names())
+EXAMPLE = f"examples/{NAME}/Pulumi.staging.yaml"
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory) -> Path:
+    assert NAME not in names() and not (ROOT / "components" / NAME).exists(), f"{NAME} exists: the test would add nothing"
     copy = tmp_path_factory.mktemp("fourth") / "repo"
-    ignore = shutil.ignore_patterns("__pycache__", ".venv", ".git", "*.pyc")
-    for part in ("infra", "components", "stacktools", "examples"):
+    ignore = shutil.ignore_patterns("__pycache__", ".venv", ".git", "*.pyc", ".pytest_cache", ".ruff_cache")
+    for part in ("infra", "components", "stacktools", "examples", "docs"):
         shutil.copytree(ROOT / part, copy / part, ignore=ignore)
     shutil.copy(ROOT / "Pulumi.yaml", copy / "Pulumi.yaml")
-    for path, text in FILES.items():
-        (copy / path).parent.mkdir(parents=True, exist_ok=True)
-        (copy / path).write_text(textwrap.dedent(text).lstrip())
-    # The one edit: the backend's keys in Pulumi.yaml (a test of the real tree proves keys and settings agree).
-    (copy / "Pulumi.yaml").write_text((copy / "Pulumi.yaml").read_text() + PULUMI_YAML_KEY)
+    scaffold.write(NAME, copy)
+    done = _run(copy, "-m", "stacktools.configdoc")
+    assert done.returncode == 0, done.stderr
     return copy
 
 
@@ -137,29 +48,58 @@ def _run(tree: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=tree, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_a_fourth_backend_is_at_most_seven_paths():
-    assert len(FILES) + 1 <= 7  # the files above and the Pulumi.yaml keys
-
-
-def test_the_program_and_the_tooling_pick_up_a_fourth_backend_from_its_contract(tree, tmp_path):
+def test_the_skeleton_renders_and_the_plan_diff_reads_its_facts_from_its_package(tree, tmp_path):
     out = tmp_path / "plan"
-    result = _run(tree, "-m", "stacktools.plan", "--config-file", "examples/keystore/Pulumi.staging.yaml", "--out", str(out))
+    result = _run(tree, "-m", "stacktools.plan", "--config-file", EXAMPLE, "--out", str(out))
     assert result.returncode == 0, result.stderr
     resources = json.loads((out / "resources.json").read_text())
-    boxes = [r for r in resources if r["type"] == "keystore:index/box:Box"]
-    assert len(boxes) == len(CATALOG)
-    store = next(r for r in resources if r["type"] == "kubernetes:external-secrets.io/v1:ClusterSecretStore")
-    assert {b["urn"] for b in boxes} <= set(store["depends_on"])
-    assert (out / "policies" / "keystore-staging.json").exists()
-    # The diff reads its replacement table and data-loss note from the contract.
+    items = [r for r in resources if r["type"] == f"{NAME}:index/item:Item"]
+    assert len(items) == len(CATALOG)
+    store = next(r for r in resources if r["type"] == CLUSTER_SECRET_STORE_TYPE)
+    assert {i["urn"] for i in items} <= set(store["depends_on"])  # its grants, from its facts
+    assert list((out / "policies").iterdir()) == []  # no access-documents capability yet: none written
     base = tmp_path / "base"
     base.mkdir()
-    (base / "resources.json").write_text(json.dumps([*resources, {**boxes[0], "urn": boxes[0]["urn"] + "-gone"}]))
-    diff = _run(tree, "-m", "stacktools.plan", "--config-file", "examples/keystore/Pulumi.staging.yaml", "--diff", str(base))
-    assert "deletes the box and its value" in diff.stdout, diff.stdout + diff.stderr
+    (base / "resources.json").write_text(json.dumps([*resources, {**items[0], "urn": items[0]["urn"] + "-gone"}]))
+    diff = _run(tree, "-m", "stacktools.plan", "--config-file", EXAMPLE, "--diff", str(base))
+    assert "deletes the item and its value" in diff.stdout, diff.stdout + diff.stderr
 
 
-def test_the_backend_key_accepts_the_fourth_backend_and_lists_it(tree):
-    result = _run(tree, "-c", "from infra.backends import REGISTRY, BackendName; print(sorted(REGISTRY), [b.value for b in BackendName])")
+def test_its_keys_are_generated_into_pulumi_yaml_and_the_reference_and_the_backend_key_accepts_it(tree):
+    assert f"  {NAME}Endpoint:\n" in (tree / "Pulumi.yaml").read_text()
+    assert f"| `{NAME}Endpoint` |" in (tree / "docs" / "configuration.md").read_text()
+    result = _run(
+        tree, "-c", "from infra.backends import BackendName; from stacktools import configdoc;"
+        " print(sorted(b.value for b in BackendName)); raise SystemExit(configdoc.main(['--check']))",
+    )
+    assert result.returncode == 0 and NAME in result.stdout, result.stdout + result.stderr
+
+
+# Every tool that needs a capability, in the copy's interpreter: its exit status and its stderr.
+TOOLS = """
+import contextlib, io, json
+from stacktools import checkvalues, rotation
+found = {}
+for tool in (rotation, checkvalues):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = tool.main(["--stack", "staging", "--config-file", "%s"])
+    found[tool.__name__] = [code, err.getvalue()]
+print(json.dumps(found))
+"""
+
+
+def test_a_tool_asked_for_a_capability_the_backend_lacks_says_so_in_one_line(tree):
+    result = _run(tree, "-c", TOOLS % EXAMPLE)
     assert result.returncode == 0, result.stderr
-    assert "keystore" in result.stdout.split("]")[0] and "keystore" in result.stdout.split("]")[1]
+    found = json.loads(result.stdout)
+    assert found == {
+        "stacktools.rotation": [2, f"error: rotation reader is not available for {NAME}\n"],
+        "stacktools.checkvalues": [2, f"error: value reader is not available for {NAME}\n"],
+    }
+
+
+@pytest.mark.parametrize(("name", "why"), [("aws", "exists already"), ("One-Pass", "allowed: a lower-case letter")])
+def test_the_scaffold_refuses_a_taken_or_bad_name_in_one_line(name, why):
+    result = run_main(scaffold.main, [name])
+    assert result.returncode == 2 and why in result.stderr and result.stderr.count("\n") == 1

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import catalog
 from infra.fields import ConfigError
 from stacktools import plan as plan_cmd
@@ -114,7 +115,7 @@ def test_cmek_key_is_set_on_every_secret_when_configured():
 
 
 def test_store_uses_workload_identity_with_cluster_and_service_account_ref(gplan):
-    store = gplan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["inputs"]
+    store = gplan.one(CLUSTER_SECRET_STORE_TYPE)["inputs"]
     assert store["metadata"]["name"] == "gcp-secret-manager"
     assert store["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
     gcpsm = store["spec"]["provider"]["gcpsm"]
@@ -129,7 +130,7 @@ def test_store_uses_workload_identity_with_cluster_and_service_account_ref(gplan
 def test_external_secrets_read_one_gcp_secret_per_value_without_property(gplan):
     refs = {
         d["secretKey"]: d["remoteRef"]
-        for r in gplan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        for r in gplan.of_type(EXTERNAL_SECRET_TYPE)
         for d in r["inputs"]["spec"]["data"]
     }
     assert refs == {e.env_var: {"key": f"aragora-{gplan.stack}-{e.slug}"} for e in catalog.CATALOG}

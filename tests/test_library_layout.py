@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from infra.backends import REGISTRY
-from stacktools.replacements import KUBERNETES
-from tests.support import PLANS, ROOT, backend_of, render_named
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, GROUP
+from infra import stackfiles
+from infra.backends import (
+    ACCESS_DOCUMENTS,
+    CI_CREDENTIALS,
+    ROTATION_READER,
+    STAMP_METADATA,
+    VALUE_READER,
+    WORKSPACE,
+    Capability,
+    CapabilityMissing,
+    capability,
+    load,
+    names,
+)
+from stacktools.plan import policy_documents
+from tests.support import PLANS, ROOT, STACKS, backend_of, configured, facts_of, render_named
 
-COMPONENT_FILES = sorted(p for p in (ROOT / "components").rglob("*.py") if p.name != "__init__.py")
-STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+# A package's __init__.py counts when it holds a component itself (a new backend's first one).
+COMPONENT_FILES = sorted(
+    p for p in (ROOT / "components").rglob("*.py") if p.name != "__init__.py" or "ComponentResource" in p.read_text()
+)
 
 
 def _tree(path: Path) -> ast.Module:
@@ -72,51 +91,76 @@ def _string_constants(path: Path) -> set[str]:
 
 
 def test_the_tooling_names_no_backend():
-    names = set(REGISTRY)
+    backends = set(names())
     found = {}
     for path in ROOT.glob("stacktools/*.py"):
         hits = {
             s for s in _string_constants(path)
-            if s in names or any(s.startswith((f"{n}:", f"pulumi:providers:{n}")) for n in names)
+            if s in backends or any(s.startswith((f"{n}:", f"pulumi:providers:{n}")) for n in backends)
         }
         if hits:
             found[path.name] = sorted(hits)
     assert found == {}
 
 
-# --- the backend contract, over every registered backend ------------------------
+# --- the backend contract, over every backend package ---------------------------
 
-BACKENDS = sorted(REGISTRY)
+BACKENDS = list(names())
 ACTION = yaml.safe_load((ROOT / ".github/actions/stack-credentials/action.yml").read_text())
+CAPABILITIES = [ACCESS_DOCUMENTS, WORKSPACE, ROTATION_READER, VALUE_READER, STAMP_METADATA, CI_CREDENTIALS]
 
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_a_backend_is_its_package_and_declares_its_provider_and_every_type_it_names(name):
-    backend = REGISTRY[name]
+    backend = load(name)
     assert backend.name == name and (ROOT / "infra/backends" / name / "settings.py").exists()
-    assert any(t.startswith("pulumi:providers:") for t in backend.replace_on)
-    known = set(backend.replace_on) | set(KUBERNETES)
-    assert set(backend.value_types) <= known and set(backend.grant_types) <= known
-    assert backend.value_types, "a backend holds values somewhere"
+    assert any(t.startswith("pulumi:providers:") for t in backend.resources)
+    assert any(f.data_loss for f in backend.resources.values()), "a backend holds values somewhere"
+    assert any(f.grant for f in backend.resources.values()), "a backend grants ESO access somewhere"
+    # Its Pulumi.yaml keys are exactly its settings' keys.
+    assert set(backend.keys) == set(backend.settings.config_keys())
 
 
 @pytest.mark.parametrize("name", BACKENDS)
-def test_a_backend_names_the_ci_inputs_and_credentials_its_runs_need(name):
-    backend = REGISTRY[name]
-    assert backend.ci_inputs and set(backend.ci_inputs) <= set(ACTION["inputs"])
-    assert callable(backend.value_age) and callable(backend.value_presence)
+def test_every_capability_a_backend_has_loads_and_its_ci_inputs_are_the_actions(name):
+    # Capabilities are optional (a new backend starts with none), but one that is there must load.
+    backend = load(name)
+    for kind in CAPABILITIES:
+        if (ROOT / "infra/backends" / name / (kind.file if not kind.attribute else f"{kind.file}.py")).exists():
+            assert callable(capability(backend, kind)) or kind is CI_CREDENTIALS, f"{kind.label} of {name}"
+    if CI_CREDENTIALS.available(backend):
+        assert set(capability(backend, CI_CREDENTIALS)) <= set(ACTION["inputs"])
+
+
+def test_the_shipped_stacks_backends_have_what_ci_and_the_operator_need():
+    # The project's own stack files are deployed by CI and the operator: their backends need both.
+    shipped = {configured(s, "backend") for s in STACKS}
+    assert shipped
+    for name in shipped:
+        assert CI_CREDENTIALS.available(load(name)) and WORKSPACE.available(load(name)), name
+
+
+def test_a_missing_capability_is_one_error_naming_it_and_the_backend(tmp_path):
+    # A capability file the backend lacks: the error is the tool's one line, whatever the tool.
+    backend = load(BACKENDS[0])
+    absent = Capability("teleporter", "no_such_module", "beam")
+    assert not absent.available(backend)
+    with pytest.raises(CapabilityMissing, match=f"^teleporter is not available for {backend.name}$"):
+        capability(backend, absent)
+    with pytest.raises(CapabilityMissing, match="price list is not available"):
+        capability(backend, Capability("price list", "no-such-file.json"))
 
 
 @pytest.mark.parametrize("plan_name", sorted(PLANS))
-def test_every_type_a_stack_declares_is_its_backends_or_shared_and_documented(plan_name):
+def test_every_type_a_stack_declares_is_described_and_its_access_documents_are_written(plan_name):
     plan = render_named(plan_name)
-    backend = REGISTRY[backend_of(plan_name)]
-    known = set(backend.replace_on) | set(KUBERNETES)
+    table = facts_of(plan_name)
     declared = {r["type"] for r in plan.resources if r["custom"]}
-    assert declared <= known, declared - known
+    assert declared <= set(table), declared - set(table)
     # Its access documents are what `plan --out` writes, and name real files' contents.
-    docs = backend.access_documents(plan.stack, plan.resources)
-    assert docs and all(text.strip() for text in docs.values())
+    docs = policy_documents(plan)
+    assert bool(docs) is ACCESS_DOCUMENTS.available(load(backend_of(plan_name)))
+    assert all(text.strip() for text in docs.values())
     for fname, text in docs.items():
         if fname.endswith(".json"):
             json.loads(text)
@@ -125,8 +169,61 @@ def test_every_type_a_stack_declares_is_its_backends_or_shared_and_documented(pl
 @pytest.mark.parametrize("plan_name", sorted(PLANS))
 def test_store_is_created_only_after_every_grant_its_backend_declares(plan_name):
     plan = render_named(plan_name)
-    depends_on = set(plan.one(STORE)["depends_on"])
-    grants = [r for r in plan.resources if r["type"] in REGISTRY[backend_of(plan_name)].grant_types]
+    depends_on = set(plan.one(CLUSTER_SECRET_STORE_TYPE)["depends_on"])
+    table = facts_of(plan_name)
+    grants = [r for r in plan.resources if r["type"] in table and table[r["type"]].grant]
     assert grants
     for r in grants:
         assert r["urn"] in depends_on, r["name"]
+
+
+def test_no_eso_type_or_api_version_is_copied_outside_components():
+    # The tooling, the program, the policy pack and the tests name ESO's types through components/eso_api.py.
+    copied = re.compile(rf"(kubernetes:)?{re.escape(GROUP)}/v\d")
+    found = [
+        str(p.relative_to(ROOT))
+        for part in ("infra", "stacktools", "policy", "tests", "bench")
+        for p in (ROOT / part).rglob("*.py")
+        if ".venv" not in p.parts and copied.search(p.read_text())
+    ]
+    assert found == []
+
+
+# --- a stack imports its own backend and no other -----------------------------------------------
+
+ONE_PER_BACKEND = sorted({backend_of(n): n for n in sorted(PLANS, reverse=True)}.items())
+IMPORTED = """
+import json, sys
+from stacktools import plan
+code = plan.main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize(("backend", "plan_name"), ONE_PER_BACKEND, ids=[b for b, _ in ONE_PER_BACKEND])
+def test_a_plan_imports_only_its_own_backend(backend, plan_name):
+    stack, config_file = PLANS[plan_name]
+    args = ["--stack", stack, *(["--config-file", str(config_file)] if config_file else [])]
+    done = subprocess.run([sys.executable, "-c", IMPORTED, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0
+    modules = set(result["modules"])
+    assert f"infra.backends.{backend}.declare" in modules  # the check below is not vacuous
+    others = [n for n in names() if n != backend]
+    leaked = sorted(m for m in modules for n in others if m.split(".")[:3] == ["infra", "backends", n] or m.split(".")[:2] == ["components", n])
+    assert leaked == []
+    # cryptography only when the backend's own package uses it (the Vault settings parse a CA).
+    own_code = "\n".join(p.read_text() for p in (ROOT / "infra" / "backends" / backend).rglob("*.py"))
+    assert "cryptography" not in modules or "cryptography" in own_code
+
+
+def test_pulumi_yaml_holds_every_backends_keys_as_its_package_declares_them():
+    # `make docs` writes them; stale (a key added to a package, or edited in Pulumi.yaml by hand) fails here.
+    from stacktools import configdoc
+
+    current = configdoc.PROJECT_FILE.read_text()
+    assert current == configdoc.render_project_file(current), "Pulumi.yaml is stale: run `make docs`"
+    declared = stackfiles.declared_config()
+    for name in names():
+        assert set(load(name).keys) <= set(declared), name

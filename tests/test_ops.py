@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,10 @@ FAKE_KUBECTL = r"""#!/bin/bash
 echo "$*" >> "$KUBECTL_LOG"
 case "$*" in
   "config get-contexts -o name") printf '%s\n' other-cluster $KUBECTL_CONTEXTS ;;
-  *"get clustersecretstore"*) printf 'True' ;;
-  *"get externalsecret"*) printf 'True' ;;
-  *"get secret aragora-secrets-optional"*|*"get secret renamed-optional"*) printf '{}' ;;
-  *"get secret"*) printf '{"DATABASE_URL":"cGxhbnRlZC12YWx1ZQ==","OPENAI_API_KEY":"cGxhbnRlZA=="}' ;;
   *) echo "ok: $*" ;;
 esac
 """
+REQUEST_TIMEOUT = re.compile(r" --request-timeout=[0-9]+s")
 
 
 def _ops(tmp_path: Path, *args: str, contexts: str = "", kubectl: bool = True, outputs: dict | None = None):
@@ -43,8 +41,10 @@ def _ops(tmp_path: Path, *args: str, contexts: str = "", kubectl: bool = True, o
     result = subprocess.run(
         [sys.executable, "-m", "stacktools.ops", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
-    calls = log.read_text().splitlines() if log.exists() else []
-    return result, calls
+    raw = log.read_text().splitlines() if log.exists() else []
+    # Every call to the cluster is bounded by a request timeout (config get-contexts reads only the kubeconfig).
+    assert all(REQUEST_TIMEOUT.search(c) for c in raw if not c.startswith("config ")), raw
+    return result, [REQUEST_TIMEOUT.sub("", c) for c in raw]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -60,18 +60,6 @@ def test_force_sync_annotates_only_periodic_external_secrets_in_the_stacks_conte
         assert call.startswith(f"--context {context} -n aragora annotate externalsecret ")
         assert "force-sync=" in call and call.endswith("--overwrite")
     assert calls[-1] == f"--context {context} -n aragora rollout restart deployment/aragora"
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_verify_reports_readiness_and_key_names_never_values(tmp_path, stack):
-    plan = render(stack)
-    context = plan.setting("kubeContext")
-    result, calls = _ops(tmp_path, "verify", "--stack", stack, contexts=context)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"ClusterSecretStore {plan.outputs['storeName']}: Ready=True" in result.stdout
-    assert "Secret keys: DATABASE_URL, OPENAI_API_KEY" in result.stdout
-    assert "cGxhbnRlZC" not in result.stdout and "planted" not in result.stdout
-    assert all(c.startswith(f"--context {context}") for c in calls if c != "config get-contexts -o name")
 
 
 def test_names_and_sync_classes_come_from_the_stack_outputs_when_the_cli_can_read_them(tmp_path):

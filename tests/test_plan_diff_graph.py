@@ -6,6 +6,7 @@ import copy
 import json
 import re
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from infra.durations import go_duration_seconds
 from stacktools import graph, plandiff, recorder
 from stacktools import plan as plan_cmd
@@ -36,7 +37,7 @@ def test_a_config_change_is_shown_with_old_and_new_values_and_exits_1(tmp_path):
     assert f'~ spec.refreshInterval: "{old}" => "{new}"' in result.stdout
     # Every ExternalSecret carries the interval, and the stall alert's window follows it.
     plan = render(ANY_STACK)
-    touched = len(plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")) + len(
+    touched = len(plan.of_type(EXTERNAL_SECRET_TYPE)) + len(
         plan.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
     )
     assert f"0 to create, {touched} to update, 0 to replace, 0 to delete" in result.stdout
@@ -56,7 +57,7 @@ def test_diff_lists_creates_deletes_and_marks_protected_deletes():
     without_app = [r for r in full if "AppExternalSecrets" not in r["urn"]]
     d = plandiff.diff(full, without_app)
     assert {r["type"] for r in d.delete} == {
-        "aragora:eso:AppExternalSecrets", "kubernetes:external-secrets.io/v1:ExternalSecret", "kubernetes:core/v1:Namespace",
+        "aragora:eso:AppExternalSecrets", EXTERNAL_SECRET_TYPE, "kubernetes:core/v1:Namespace",
     }
     assert d.create == []
     back = plandiff.diff(without_app, full)
@@ -166,7 +167,7 @@ def test_a_removed_external_secret_says_its_secret_stays_unsynced():
     base = render(ANY_STACK).resources
     head = [r for r in base if not r["urn"].endswith("::app-secrets-aragora-secrets-optional")]
     text = plandiff.render_text(plandiff.diff(base, head))
-    assert "- kubernetes:external-secrets.io/v1:ExternalSecret app-secrets-aragora-secrets-optional  (the Secret aragora-secrets-optional stays (creationPolicy Orphan) but is no longer synced)" in text
+    assert f"- {EXTERNAL_SECRET_TYPE} app-secrets-aragora-secrets-optional  (the Secret aragora-secrets-optional stays (creationPolicy Orphan) but is no longer synced)" in text
 
 
 def test_any_change_to_the_on_change_external_secret_warns_that_it_re_reads_the_jwt_secret():

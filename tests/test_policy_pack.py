@@ -9,6 +9,7 @@ import json
 import pytest
 from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from tests.support import PLANS as SHIPPED
 from tests.support import ROOT, plans_of, render
 
@@ -170,7 +171,7 @@ def test_unpinned_eso_chart_is_reported(version):
 
 
 def test_store_without_service_account_namespace_is_reported():
-    bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    bad = _one(FIRST["aws"], CLUSTER_SECRET_STORE_TYPE)
     del bad["inputs"]["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"]["namespace"]
     assert violations(rules.eso_store_sa_namespace, bad)
 
@@ -181,7 +182,7 @@ def test_store_without_service_account_namespace_is_reported():
      [{"namespaceRegexes": ["^ara.*$"]}], [{"namespaces": ["aragora"]}, {"namespaceSelector": {}}], [{"namespaces": ["Not_A_Name"]}]],
 )
 def test_unbounded_store_is_reported(conditions):
-    bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    bad = _one(FIRST["aws"], CLUSTER_SECRET_STORE_TYPE)
     if conditions is None:
         del bad["inputs"]["spec"]["conditions"]
     else:
@@ -194,7 +195,7 @@ def test_unbounded_store_is_reported(conditions):
     [[{"namespaces": ["aragora", "other"]}], [{"namespaceSelector": {"matchLabels": {"team": "aragora"}}}], [{"namespaceRegexes": ["^aragora-[a-z]$"]}]],
 )
 def test_a_store_bounded_by_names_labels_or_anchored_regexes_passes(conditions):
-    good = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    good = _one(FIRST["aws"], CLUSTER_SECRET_STORE_TYPE)
     good["inputs"]["spec"]["conditions"] = conditions
     assert violations(rules.eso_store_namespace_bound, good) == []
 
@@ -229,7 +230,7 @@ def test_a_kms_key_without_a_policy_is_reported():
 
 @pytest.mark.parametrize("interval", ["30s", "25h", "0s", "soon"])
 def test_external_secret_refresh_outside_1m_to_24h_is_reported(interval):
-    bad = _one(FIRST["aws"], "kubernetes:external-secrets.io/v1:ExternalSecret")
+    bad = _one(FIRST["aws"], EXTERNAL_SECRET_TYPE)
     bad["inputs"]["spec"]["refreshInterval"] = interval
     assert violations(rules.eso_refresh_interval_bounded, bad)
 

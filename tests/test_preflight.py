@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.eso_api import GROUP
 from stacktools import preflight
 from tests.support import ROOT, STACKS, make_dry_run, render, run_main
 
@@ -30,8 +31,9 @@ def _preflight(tmp_path: Path, fixture: str, *args: str) -> subprocess.Completed
     fake = bin_dir / "kubectl"
     fake.write_text(
         f"#!{sys.executable}\nimport sys\n"
-        f"if sys.argv[1:] == ['config', 'get-contexts', '-o', 'name']: print({context!r})\n"
-        f"elif sys.argv[1:] == ['--context', {context!r}, 'get', 'crd', '-o', 'json']: print(open({str(FIXTURES / fixture)!r}).read())\n"
+        "args = [a for a in sys.argv[1:] if not a.startswith('--request-timeout=')]\n"
+        f"if args == ['config', 'get-contexts', '-o', 'name']: print({context!r})\n"
+        f"elif args == ['--context', {context!r}, 'get', 'crd', '-o', 'json']: print(open({str(FIXTURES / fixture)!r}).read())\n"
         "else: sys.exit(3)\n"
     )
     fake.chmod(0o755)
@@ -51,14 +53,14 @@ def _in_process(bin_dir: Path, argv: list[str]):
 def test_only_v1_stored_passes(tmp_path):
     result = _preflight(tmp_path, "crds-v1-only.json")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok: every external-secrets.io CRD stores only v1" in result.stdout
+    assert f"ok: every {GROUP} CRD stores only v1" in result.stdout
 
 
 def test_a_stored_v1beta1_refuses_the_upgrade_and_prints_the_migration(tmp_path):
     result = _preflight(tmp_path, "crds-v1beta1-stored.json")
     assert result.returncode == 1
-    assert "refused: CRD externalsecrets.external-secrets.io still stores v1beta1" in result.stdout
-    assert "refused: CRD secretstores.external-secrets.io still stores v1beta1" in result.stdout
+    assert f"refused: CRD externalsecrets.{GROUP} still stores v1beta1" in result.stdout
+    assert f"refused: CRD secretstores.{GROUP} still stores v1beta1" in result.stdout
     assert "clustersecretstores" not in result.stdout.split("Migrate")[0]
     assert "storedVersions" in result.stdout and "kubectl --context" in result.stdout
 
@@ -106,7 +108,7 @@ def _external(tmp_path: Path, *, resources=("clustersecretstores", "externalsecr
     answers = {
         ("config", "get-contexts", "-o", "name"): (context, 0),
         ("--context", context, "get", "crd", "-o", "json"): ((FIXTURES / "crds-v1-only.json").read_text(), 0),
-        ("--context", context, "get", "--raw", "/apis/external-secrets.io/v1"): (json.dumps({"resources": [{"name": r} for r in resources]}), 0),
+        ("--context", context, "get", "--raw", f"/apis/{GROUP}/v1"): (json.dumps({"resources": [{"name": r} for r in resources]}), 0),
         ("--context", context, "-n", ns, "get", "deploy", "-l", "app.kubernetes.io/name=external-secrets", "-o", "json"): (json.dumps(deploy), 0),
         ("--context", context, "-n", ns, "get", "serviceaccount", name, "-o", "name"): (f"serviceaccount/{name}", 0 if account else 1),
     }
@@ -117,7 +119,8 @@ def _external(tmp_path: Path, *, resources=("clustersecretstores", "externalsecr
     fake.write_text(
         f"#!{sys.executable}\nimport json, sys\n"
         f"answers = {{tuple(k): v for k, v in json.load(open({str(bin_dir / 'answers.json')!r}))}}\n"
-        "out, code = answers.get(tuple(sys.argv[1:]), ('', 3))\nprint(out)\nsys.exit(code)\n"
+        "args = tuple(a for a in sys.argv[1:] if not a.startswith('--request-timeout='))\n"
+        "out, code = answers.get(args, ('', 3))\nprint(out)\nif code: print('Error from server (NotFound): not found', file=sys.stderr)\nsys.exit(code)\n"
     )
     fake.chmod(0o755)
     return _in_process(bin_dir, ["--stack", STACK, "--config-file", str(stack_file)])
@@ -126,7 +129,7 @@ def _external(tmp_path: Path, *, resources=("clustersecretstores", "externalsecr
 def test_an_installed_eso_serving_v1_at_a_supported_version_passes(tmp_path):
     result = _external(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok: the installed ESO serves external-secrets.io/v1 and runs a supported version" in result.stdout
+    assert f"ok: the installed ESO serves {GROUP}/v1 and runs a supported version" in result.stdout
 
 
 def test_the_version_is_read_from_the_image_when_the_label_is_missing(tmp_path):
@@ -145,7 +148,7 @@ def test_an_installed_eso_of_another_major_version_is_refused(tmp_path, version)
 def test_an_installed_eso_not_serving_the_kinds_this_stack_declares_is_refused(tmp_path):
     result = _external(tmp_path, resources=("clustersecretstores",))
     assert result.returncode == 1
-    assert "refused: the cluster does not serve external-secrets.io/v1 externalsecrets" in result.stdout
+    assert f"refused: the cluster does not serve {GROUP}/v1 externalsecrets" in result.stdout
 
 
 def test_a_missing_service_account_is_refused_naming_the_key(tmp_path):

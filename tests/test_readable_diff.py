@@ -9,16 +9,33 @@ from functools import cache
 
 import pytest
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from infra.catalog import CATALOG, OPTIONAL, REQUIRED, SESSION, Catalog, SecretEntry
 from stacktools import plandiff
 from tests.support import PLANS, backend_of, plans_of, render, render_named
 
 ONE_PER_BACKEND = sorted({plans_of(backend_of(n))[0] for n in PLANS})
+# Invented entries, checked absent from the catalog below (never the README's example, which a user may add for real).
 NEW = {
-    "required": SecretEntry("REDIS_URL", "cache", "url", "redis-url", REQUIRED, "Redis connection string"),
-    "optional": SecretEntry("SENTRY_DSN", list(CATALOG.by_group)[-1], "sentry-dsn", "sentry-dsn", OPTIONAL, "Sentry DSN"),
-    "session": SecretEntry("SESSION_PEPPER", "auth", "pepper", "session-pepper", SESSION, "Session pepper"),
+    "required": SecretEntry("DIFF_TEST_REQUIRED_URL", "diff-test-group", "url", "diff-test-required-url", REQUIRED, "invented: required, new group"),
+    "optional": SecretEntry(
+        "DIFF_TEST_OPTIONAL_KEY", list(CATALOG.by_group)[-1], "diff-test-optional", "diff-test-optional-key", OPTIONAL, "invented: optional"
+    ),
+    "session": SecretEntry(
+        "DIFF_TEST_SESSION_KEY",
+        next((e.group for e in CATALOG if e.sync is SESSION), "diff-test-session"),
+        "diff-test-session",
+        "diff-test-session-key",
+        SESSION,
+        "invented: session",
+    ),
 }
+
+
+def test_the_invented_entries_are_new_to_the_catalog():
+    for entry in NEW.values():
+        assert entry.env_var not in {e.env_var for e in CATALOG} and entry.slug not in {e.slug for e in CATALOG}
+        assert (entry.group, entry.key) not in {(e.group, e.key) for e in CATALOG}
 
 
 @cache
@@ -30,7 +47,7 @@ def _diff_text(name: str, *added: SecretEntry) -> tuple[str, object, object]:
 
 
 def _external_secret_with(plan, entry: SecretEntry) -> dict:
-    (external,) = [r for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret") if any(
+    (external,) = [r for r in plan.of_type(EXTERNAL_SECRET_TYPE) if any(
         d["secretKey"] == entry.env_var for d in r["inputs"]["spec"]["data"])]
     return external
 
@@ -80,7 +97,7 @@ def test_a_multi_line_policy_change_is_a_unified_line_diff():
     assert old != new and "\n" in new
     added = [line.strip()[1:] for line in text.splitlines() if line.startswith("        +") and not line.startswith("        +++")]
     assert added and all(line in new.splitlines() for line in added)
-    assert any("cache" in line for line in added)
+    assert any(NEW["required"].group in line for line in added)
 
 
 def test_long_values_are_never_cut():

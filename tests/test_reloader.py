@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from components.reloader import CHART_VERSION
 from tests.support import ANY_STACK, render
 
-ES = "kubernetes:external-secrets.io/v1:ExternalSecret"
+ES = EXTERNAL_SECRET_TYPE
 MATCH = {"reloader.stakater.com/match": "true"}
 
 

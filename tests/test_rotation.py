@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra import catalog
-from tests.support import PLANS, STACKS, plans_of, render, render_named
+from tests.support import PLANS, STACKS, configured, plans_of, render, render_named
 
 LAMBDA = "arn:aws:lambda:{region}:{account}:function:rotate-db"
 
@@ -61,11 +61,13 @@ def test_a_rotation_lambda_for_an_unknown_group_or_another_account_is_refused():
 @pytest.mark.parametrize("name", plans_of("gcp"))
 def test_gcp_secrets_rotate_on_their_max_age_and_notify_a_topic_the_service_agent_may_publish_to(name):
     stack, path = PLANS[name]
-    plan = render(stack, path, gcpRotationStart="2027-01-04T09:00:00Z", gcpProjectNumber="123456789012")
+    # The stack's own number if it has one, else one no other stack gives another project.
+    number = configured(stack, "gcpProjectNumber", path) or str(100000000000 + sum(map(ord, stack)))
+    plan = render(stack, path, gcpRotationStart="2027-01-04T09:00:00Z", gcpProjectNumber=number)
     (topic,) = plan.of_type("gcp:pubsub/topic:Topic")
     (grant,) = plan.of_type("gcp:pubsub/topicIAMMember:TopicIAMMember")
     assert grant["inputs"]["role"] == "roles/pubsub.publisher"
-    assert grant["inputs"]["member"] == "serviceAccount:service-123456789012@gcp-sa-secretmanager.iam.gserviceaccount.com"
+    assert grant["inputs"]["member"] == f"serviceAccount:service-{number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
     by_slug = {e.slug: e for e in catalog.CATALOG}
     for secret in plan.of_type("gcp:secretmanager/secret:Secret"):
         slug = secret["inputs"]["labels"]["aragora-secret"]

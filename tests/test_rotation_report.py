@@ -18,8 +18,8 @@ import hvac
 import pytest
 
 from infra import catalog
-from tests.moto_server import moto_server
-from tests.openbao import kv_v2_server
+from tests.openbao import remount
+from tests.shared_servers import reset_moto
 from tests.support import PLANS, ROOT, plans_of, render
 
 AWS_NAME = plans_of("aws")[0]
@@ -44,17 +44,17 @@ EXPECTED_45_DAYS = {e.env_var: "OVERDUE" if e.rotation.max_age_days < 45 else "O
 
 
 @pytest.fixture(scope="module")
-def aws(tmp_path_factory):
+def aws(moto_url):
     plan = render(*PLANS[AWS_NAME])
-    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
-        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": plan.setting("awsRegion")}
-        client = boto3.client("secretsmanager", region_name=plan.setting("awsRegion"), endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
-        for group, entries in catalog.CATALOG.by_group.items():
-            name = catalog.CATALOG.app.grouped_path(plan.stack, group)
-            client.create_secret(Name=name)
-            if group != UNSET_GROUP:
-                client.put_secret_value(SecretId=name, SecretString="{" + ", ".join(f'"{e.key}": "v"' for e in entries) + "}")
-        yield env
+    reset_moto(moto_url)
+    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": plan.setting("awsRegion")}
+    client = boto3.client("secretsmanager", region_name=plan.setting("awsRegion"), endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    for group, entries in catalog.CATALOG.by_group.items():
+        name = catalog.CATALOG.app.grouped_path(plan.stack, group)
+        client.create_secret(Name=name)
+        if group != UNSET_GROUP:
+            client.put_secret_value(SecretId=name, SecretString="{" + ", ".join(f'"{e.key}": "v"' for e in entries) + "}")
+    return env
 
 
 def test_aws_a_value_older_than_its_max_age_is_overdue_and_exit_1(aws):
@@ -75,13 +75,14 @@ def test_aws_fresh_values_pass_but_a_missing_one_still_fails(aws):
 
 
 @pytest.fixture(scope="module")
-def vault(tmp_path_factory):
+def vault(bao_server):
     plan = render(*PLANS[VAULT_NAME])
     mount = plan.setting("vaultKvMount")
-    with kv_v2_server(tmp_path_factory.mktemp("bao-rotation"), mount) as (client, env):
-        for group, entries in catalog.CATALOG.by_group.items():
-            client.secrets.kv.v2.create_or_update_secret(path=catalog.CATALOG.app.grouped_path(plan.stack, group), secret={e.key: "v" for e in entries}, mount_point=mount)
-        yield env
+    client, env, _ = bao_server
+    remount(client, mount, "kv", {"version": "2"})  # fresh: no other module's values
+    for group, entries in catalog.CATALOG.by_group.items():
+        client.secrets.kv.v2.create_or_update_secret(path=catalog.CATALOG.app.grouped_path(plan.stack, group), secret={e.key: "v" for e in entries}, mount_point=mount)
+    return env
 
 
 def test_vault_a_value_older_than_its_max_age_is_overdue_and_exit_1(vault):

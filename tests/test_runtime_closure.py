@@ -79,22 +79,21 @@ def outside_closure(modules: set[str]) -> dict[str, list[str]]:
 
 
 _LOADED = """
-import json, runpy, sys
-sys.argv = {argv!r}
-try:
-    runpy.run_module({module!r}, run_name="__main__", alter_sys=True)
-except SystemExit as done:
-    if done.code not in (0, None):
-        print("exit", done.code, file=sys.stderr)
-        raise
+import json, sys
+from importlib import import_module
+for module, argv in {runs!r}:
+    code = import_module(module).main(argv)
+    if code not in (0, None):
+        sys.exit(f"{{module}} {{argv}} exited {{code}}")
 # Only modules loaded from a file: Cython's cython_runtime and the like are not importable names.
 json.dump(sorted({{n.split(".")[0] for n, m in list(sys.modules.items()) if getattr(m, "__file__", None)}}), open({out!r}, "w"))
 """
 
 
-def _loaded_by(tmp_path: Path, module: str, *args: str) -> set[str]:
-    out = tmp_path / f"{module}-{len(list(tmp_path.iterdir()))}.json"
-    code = _LOADED.format(argv=[module, *args], module=module, out=str(out))
+def _loaded_by(tmp_path: Path, runs: list[tuple[str, list[str]]]) -> set[str]:
+    """Top-level modules one fresh interpreter has loaded after running each ``(module, argv)``'s main."""
+    out = tmp_path / "loaded.json"
+    code = _LOADED.format(runs=runs, out=str(out))
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     return set(json.loads(out.read_text()))
@@ -110,11 +109,12 @@ def test_the_runtime_closure_is_computed_from_the_requirements_not_the_venv():
 
 
 def test_every_module_the_plan_and_the_operator_generator_load_is_in_the_runtime_closure(tmp_path):
-    loaded: set[str] = set()
-    for stack, config_file in PLANS.values():
+    runs = []
+    for i, (stack, config_file) in enumerate(PLANS.values()):
         args = ["--stack", stack, *(["--config-file", str(config_file)] if config_file else [])]
-        loaded |= _loaded_by(tmp_path, "stacktools.plan", *args, "--out", str(tmp_path / f"plan-{stack}-{len(loaded)}"))
-    loaded |= _loaded_by(tmp_path, "stacktools.operator", "--out", str(tmp_path / "operator"), "--repo", "https://example.com/o/r.git")
+        runs.append(("stacktools.plan", [*args, "--out", str(tmp_path / f"plan-{i}")]))
+    runs.append(("stacktools.operator", ["--out", str(tmp_path / "operator"), "--repo", "https://example.com/o/r.git", "--org", "acme"]))
+    loaded = _loaded_by(tmp_path, runs)
     assert {"pulumi", "pulumi_kubernetes", "yaml"} <= loaded, "the runs loaded nothing: the check would be vacuous"
     assert outside_closure(loaded) == {}
 

@@ -17,6 +17,7 @@ from infra.fields import ConfigError
 from stacktools import plan as plan_cmd
 from stacktools.recorder import render  # uncached: these tests rewrite stack files in place
 from tests.support import PLANS, plans_of
+from tests.test_authority import cluster_ca
 
 P = "aragora-secrets"
 
@@ -41,6 +42,9 @@ def _write(directory: Path, stack: str, base: dict, **changes) -> Path:
 def _gcp(directory: Path, stack: str, **changes) -> Path:
     """A GCP stack; a separate pool project gets its own number (direct mode names it)."""
     project = changes.get("gcpProject", GCP[f"{P}:gcpProject"])
+    if project != GCP[f"{P}:gcpProject"] and GCP.get(f"{P}:gcpProjectNumber"):
+        # Another project has another number (one number is one project across stacks).
+        changes.setdefault("gcpProjectNumber", str(200000000000 + sum(map(ord, project))))
     if changes.get("gcpClusterProject") and changes["gcpClusterProject"] != project:
         changes.setdefault("gcpClusterProjectNumber", str(100000000000 + sum(map(ord, changes["gcpClusterProject"]))))
     return _write(directory, stack, GCP, **changes)
@@ -137,6 +141,7 @@ def test_distinct_gcp_projects_and_pools_are_allowed(tmp_path):
 def _vault(directory, stack, context, **changes):
     # Each stack's own cluster: its API server is the one its auth mount reviews tokens against.
     changes.setdefault("vaultKubernetesHost", f"https://api.{context}.example.com")
+    changes.setdefault("vaultKubernetesCaCert", cluster_ca(context))  # and its own CA
     return _write(directory, stack, VAULT, kubeContext=context, vaultAddress="https://vault.shared.example:8200", **changes)
 
 
@@ -164,8 +169,8 @@ def test_one_vault_server_with_distinct_mounts_or_an_adopted_kv_mount_is_allowed
 
 
 def test_the_same_mounts_on_two_vault_servers_are_allowed(tmp_path):
-    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://vault-a.example:8200", vaultKubernetesHost="https://api.a.example")
-    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault-b.example:8200", vaultKubernetesHost="https://api.b.example")
+    _write(tmp_path, "alpha", VAULT, kubeContext="ctx-a", vaultAddress="https://vault-a.example:8200", vaultKubernetesHost="https://api.a.example", vaultKubernetesCaCert=cluster_ca("ctx-a"))
+    path = _write(tmp_path, "beta", VAULT, kubeContext="ctx-b", vaultAddress="https://vault-b.example:8200", vaultKubernetesHost="https://api.b.example", vaultKubernetesCaCert=cluster_ca("ctx-b"))
     assert render("beta", path).one("vault:index/authBackend:AuthBackend")
 
 

@@ -20,11 +20,11 @@ from tests.support import PLANS, ROOT, STACKS
 
 TOOLS = {
     "plan": (plan.main, [], ["--stack", "--config-file", "--out", "--diff", "--print-kube-context"]),
-    "rotation-report": (rotation.main, [], ["--stack", "--config-file", "--now", "--stamp-metadata"]),
-    "check-values": (checkvalues.main, [], ["--stack", "--config-file"]),
-    "preflight": (preflight.main, [], ["--stack", "--config-file", "--new-values"]),
-    "verify": (ops.main, ["verify"], ["--stack", "--config-file"]),
-    "force-sync": (ops.main, ["force-sync"], ["--stack", "--config-file", "--restart"]),
+    "rotation-report": (rotation.main, [], ["--stack", "--config-file", "--now", "--stamp-metadata", "--deadline"]),
+    "check-values": (checkvalues.main, [], ["--stack", "--config-file", "--deadline"]),
+    "preflight": (preflight.main, [], ["--stack", "--config-file", "--new-values", "--deadline"]),
+    "verify": (ops.main, ["verify"], ["--stack", "--config-file", "--deadline", "--backend"]),
+    "force-sync": (ops.main, ["force-sync"], ["--stack", "--config-file", "--restart", "--deadline"]),
     "operator": (operator.main, [], ["--out", "--repo", "--branch", "--state", "--secrets-provider", "--namespace", "--flux-source"]),
     "matrix": (matrix.main, [], ["--stack", "--drift-hour"]),
 }
@@ -38,11 +38,11 @@ VALUES = st.one_of(
 
 # Command lines that printed a traceback once: each tool runs them first, every time.
 KNOWN = {
-    "rotation-report": [["--stack", STACKS[0], "--now", "not-a-time"], ["--stack", STACKS[0]]],
-    "check-values": [["--stack", STACKS[0]], ["--stack", "nope"]],
+    "rotation-report": [["--stack", STACKS[0], "--now", "not-a-time"], ["--stack", STACKS[0]], ["--stack", STACKS[0], "--now", "0001-01-01T00:00:00"]],
+    "check-values": [["--stack", STACKS[0]], ["--stack", "nope"], ["--stack", STACKS[0], "--deadline", "nan"], ["--stack", STACKS[0], "--deadline", "-1"]],
     "preflight": [["--stack", STACKS[0], "--new-values", "/nonexistent/values.yaml"]],
     "plan": [["--stack", "nope"], ["--config-file", "a\x00b"], ["--stack", STACKS[0], "--diff", "/dev/null"]],
-    "verify": [["--stack", STACKS[0]]],
+    "verify": [["--stack", STACKS[0]], ["--stack", STACKS[0], "--backend"], ["--stack", STACKS[0], "--deadline", "inf"]],
     "force-sync": [["--stack", STACKS[0], "--restart", "deployment/x"]],
     "operator": [["--out", "o", "--state", "s3://b"]],
     "matrix": [["--drift-hour", "25"]],

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import catalog
 from infra.fields import ConfigError
 from infra.stackfiles import stack_file
@@ -59,7 +60,7 @@ def test_kubernetes_auth_method_and_its_config(vplan):
 
 
 def test_store_logs_in_with_the_role_and_the_audience_the_role_requires(vplan):
-    store = vplan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["inputs"]
+    store = vplan.one(CLUSTER_SECRET_STORE_TYPE)["inputs"]
     role = vplan.one("vault:kubernetes/authBackendRole:AuthBackendRole")["inputs"]
     assert store["metadata"]["name"] == "vault"
     assert store["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
@@ -77,11 +78,11 @@ def test_store_logs_in_with_the_role_and_the_audience_the_role_requires(vplan):
 def test_a_token_that_is_also_the_reviewer_carries_the_api_servers_audience():
     """Vault presents ESO's own token to TokenReview in `eso` mode; the API server
     rejects it unless one of its audiences is the server's (vault-secrets-operator#379)."""
-    eso = render(*ONE).one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    eso = render(*ONE).one(CLUSTER_SECRET_STORE_TYPE)
     ref = eso["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]
     plan = render(*ONE)
     assert ref["audiences"] == [plan.setting("vaultAudience"), plan.setting("vaultKubernetesApiAudience")]
-    own = render(*ONE, vaultTokenReviewer="vault").one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    own = render(*ONE, vaultTokenReviewer="vault").one(CLUSTER_SECRET_STORE_TYPE)
     assert own["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]["audiences"] == ["vault"]
 
 
@@ -119,11 +120,11 @@ def test_external_secrets_read_the_same_grouped_keys_as_on_aws(vplan, tmp_path):
     aws = render(vplan.stack, alone)
     keys = lambda plan: {  # noqa: E731
         d["secretKey"]: d["remoteRef"]
-        for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        for r in plan.of_type(EXTERNAL_SECRET_TYPE)
         for d in r["inputs"]["spec"]["data"]
     }
     assert keys(vplan) == keys(aws)
-    assert {r["inputs"]["spec"]["secretStoreRef"]["name"] for r in vplan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")} == {"vault"}
+    assert {r["inputs"]["spec"]["secretStoreRef"]["name"] for r in vplan.of_type(EXTERNAL_SECRET_TYPE)} == {"vault"}
 
 
 def test_vault_stack_declares_no_aws_resources(vplan):

@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from hvac.exceptions import Forbidden, InvalidRequest
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE
 from infra import catalog
 from tests.k8s_stub import api_server
-from tests.openbao import dev_server
+from tests.openbao import dev_server, remount
 from tests.support import PLANS, plans_of, render
 
 ENVS = {PLANS[name][0]: PLANS[name] for name in plans_of("vault")}
@@ -51,7 +52,7 @@ class Environment:
     def __init__(self, stack: str, plan, address: str, token: str, cluster):
         self.stack, self.plan, self.address, self.cluster = stack, plan, address, cluster
         self.root = hvac.Client(url=address, token=token, timeout=5)
-        kubernetes = _inputs(plan, "kubernetes:external-secrets.io/v1:ClusterSecretStore")["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+        kubernetes = _inputs(plan, CLUSTER_SECRET_STORE_TYPE)["spec"]["provider"]["vault"]["auth"]["kubernetes"]
         self.mount_path, self.role = kubernetes["mountPath"], kubernetes["role"]
         self.service_account = kubernetes["serviceAccountRef"]
         self.kv = _inputs(plan, "vault:index/mount:Mount")["path"]
@@ -81,8 +82,7 @@ class Environment:
             token_ttl=role["tokenTtl"],
             token_max_ttl=role["tokenMaxTtl"],
         )
-        self.root.sys.disable_secrets_engine(mount["path"])  # the dev server pre-mounts secret/
-        self.root.sys.enable_secrets_engine(mount["type"], path=mount["path"], options=mount["options"])
+        remount(self.root, mount["path"], mount["type"], mount["options"])  # the dev server pre-mounts secret/
         for stack in ENVS:  # values of every environment on every server: reads must stay in their lane
             for group, entries in catalog.CATALOG.by_group.items():
                 self.root.secrets.kv.v2.create_or_update_secret(

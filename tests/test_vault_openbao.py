@@ -18,7 +18,7 @@ from hvac.exceptions import Forbidden
 from infra import catalog
 from stacktools import plan as plan_cmd
 from stacktools import recorder
-from tests.openbao import dev_server
+from tests.openbao import dev_server, remount
 from tests.support import PLANS, plans_of
 
 # Every Vault environment the project ships an example for, side by side on one server.
@@ -55,8 +55,7 @@ def seeded(bao, rendered):
     mount = _mount_from_plan(rendered[ENVS[0]])
     assert all(_mount_from_plan(out) == mount for out in rendered.values())
     # The dev server pre-mounts KV v2 at secret/; recreate it exactly as planned.
-    bao.sys.disable_secrets_engine(mount["path"])
-    bao.sys.enable_secrets_engine(mount["type"], path=mount["path"], options=mount["options"])
+    remount(bao, mount["path"], mount["type"], mount["options"])
     for env, out in rendered.items():
         (hcl,) = (out / "policies").glob("*.hcl")
         bao.sys.create_or_update_policy(name=hcl.stem, policy=hcl.read_text())

@@ -1,33 +1,52 @@
 """The backend contract: what every secret backend declares about itself.
 
-A backend is a package ``infra/backends/<name>/`` whose ``__init__.py``
-defines ``BACKEND = Backend(...)``. Everything outside the package that needs
-something of a backend (the stack, the offline plan's mocks and replacement
-table, the plan diff's data-loss notes, the age report, the value check, CI's
-credentials, the tests) reads it from here; nothing outside names a backend.
+A backend is a package ``infra/backends/<name>/`` (the name is its
+``backend`` config value) whose ``__init__.py`` defines ``BACKEND =
+Backend(...)``: the small core every stack needs (settings, ``Pulumi.yaml``
+keys, ``declare`` and the facts of its resource types). Everything only some
+tool needs is a *capability*, one optional file of the package, loaded when a
+tool asks for it with ``capability(backend, KIND)``:
+
+==========================  ====================  =================================
+capability                  file                  asked by
+==========================  ====================  =================================
+``ACCESS_DOCUMENTS``        ``access.py``         ``plan --out`` (policies/)
+``WORKSPACE``               ``workspace.py``      ``make operator``
+``VALUE_READER``            ``reader.py``         ``make check-values``, ``make verify BACKEND=1``
+``ROTATION_READER``         ``reader.py``         ``make rotation-report``
+``STAMP_METADATA``          ``stamp.py``          ``make rotation-report STAMP=1``
+``PRICE_SHEET``             ``prices.json``       the cost estimate
+``CI_CREDENTIALS``          ``ci.py``             CI's stack-credentials action
+==========================  ====================  =================================
+
+A backend without one makes that tool say "<capability> is not available for
+<backend>" (``CapabilityMissing``, one line, exit 2), never fail elsewhere.
+Nothing outside the package names a backend.
 
 ``Backend`` is importable without any provider SDK: ``declare`` (the module
 that declares resources through ``components/``) is imported only for the
-selected backend, and the client libraries of the tooling callables (boto3,
-hvac, google-cloud) only when they run.
+selected backend, and the client libraries of the capabilities (boto3, hvac,
+google-cloud) only when they run.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import importlib
+import importlib.util
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pulumi
 
+from components.facts import Facts
 from components.service_account import ServiceAccount
 from infra.catalog import Catalog, SecretEntry
-from infra.fields import BackendSettings
+from infra.fields import BackendSettings, ConfigError
 
 if TYPE_CHECKING:
     import pulumi_kubernetes as k8s
@@ -116,12 +135,6 @@ class MockRequest:
 
 Mocked = tuple[str, dict[str, Any]]
 """``(id, outputs)`` of a mocked resource."""
-AgeReader = Callable[[SecretEntry], tuple[str, dt.datetime | None]]
-"""A value's location and when its current version was written (None: no value yet)."""
-PresenceReader = Callable[[SecretEntry], tuple[str, bool]]
-"""A value's location and whether the backend holds it."""
-Billed = Callable[[dict[str, Any]], Mapping[str, float]]
-"""A declared resource's inputs -> what it bills per month, by the units of its price sheet."""
 
 
 @dataclass(frozen=True)
@@ -136,55 +149,35 @@ class Workspace:
     """On the workspace's service account: how the cluster hands it that identity (IRSA, Workload Identity)."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Non-secret environment of the workspace (region, address)."""
-    note: str = ""
-    """What the platform must set up beside the manifests, for docs/operator.md and the generator's output."""
-
-
-def _no_mock(request: MockRequest) -> Mocked | None:
-    return None
 
 
 @dataclass(frozen=True)
 class Backend:
-    """What one backend declares about itself. Every field is read by something outside the package."""
+    """What one backend is, small by design: its settings, its Pulumi.yaml keys, ``declare``, and the facts
+    of every resource type it declares. What only some tool needs is a capability (``capability(...)``)."""
 
     settings: type[BackendSettings]
-    """Its config keys (``settings.name`` is the ``backend`` value, ``settings.store_name`` the store)."""
-    replace_on: Mapping[str, tuple[str, ...]]
-    """Every resource type it declares, its provider included -> the input paths whose change
-    replaces the resource (the provider's "forces new resource"); the plan diff reads it."""
-    value_types: Mapping[str, str]
-    """Types that hold values or decrypt them -> what deleting one does (the diff's data-loss note)."""
-    grant_types: tuple[str, ...]
-    """Types that give ESO access; the store must depend on every one the stack declares."""
-    access_documents: Callable[[str, list[dict[str, Any]]], dict[str, str]]
-    """``(stack, resources) -> {file name: text}``: the access documents ``plan --out`` writes to policies/."""
-    value_age: Callable[[str, Any, Catalog], AgeReader]
-    """``(environment, settings, catalog)``: the age report's reader (metadata only, never a value)."""
-    value_presence: Callable[[str, Any, Catalog], PresenceReader]
-    """``(environment, settings, catalog)``: the value check's reader (metadata only, never a value)."""
-    credentials: Callable[[Any], str]
-    """``settings -> hint``: the environment variables the tooling reads, for an error message."""
-    ci_inputs: tuple[str, ...]
-    """Inputs of ``.github/actions/stack-credentials`` this backend's CI runs need."""
-    mock: Callable[[MockRequest], Mocked | None] = _no_mock
-    """Provider-computed outputs (ARNs, emails) the program reads; None: echo the inputs."""
-    stamp_metadata: Callable[[str, Any, Catalog], list[str]] | None = None
-    """Optional: write each value's rotation policy as backend metadata (``make rotation-report STAMP=1``)."""
-    unique_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Type -> the inputs that must be unique where it lives (a Vault path, a secret's name): a
-    replacement that keeps them collides with the old object, which the plan diff flags."""
-    workspace: Callable[[Any], Workspace] | None = None
-    """``settings -> Workspace``: how the operator's workspace gets this backend's credentials
-    without a static secret; None: the backend cannot run under ``make operator`` yet."""
-    billed: Mapping[str, Billed] = field(default_factory=dict)
-    """Resource type -> its monthly billed units (e.g. secret-months), priced by the backend's
-    sheet in ``infra/prices.json``; the provider calls ESO's refreshes make are counted by the
-    plan itself (unit ``calls``)."""
+    """Its config keys (``settings.name`` is the ``backend`` value and the package's name, ``settings.store_name`` the store)."""
+    keys: Mapping[str, Mapping[str, Any]]
+    """Its keys as ``Pulumi.yaml`` declares them (type, default, description), in order: ``make docs`` writes
+    them into ``Pulumi.yaml`` and ``docs/configuration.md``; a test fails when those are stale."""
+    resources: Mapping[str, Facts]
+    """Every resource type it can declare, its provider included -> what the tooling must know of it
+    (replacing inputs, data-loss note, grant, unique inputs, billed units, mock)."""
 
     @property
     def name(self) -> str:
         return self.settings.name
+
+    @property
+    def billed(self) -> dict[str, Callable[..., Mapping[str, float]]]:
+        """Type -> its ``Facts.billed``, for the types that bill (a view of ``resources``)."""
+        return {t: f.billed for t, f in self.resources.items() if f.billed is not None}
+
+    @property
+    def package(self) -> str:
+        """``infra.backends.<name>``: where its capabilities are looked up."""
+        return f"{__name__.rsplit('.', 1)[0]}.{self.name}"
 
     def declare(
         self,
@@ -201,7 +194,79 @@ class Backend:
         ``clusters``: the environment's clusters, home first (``infra.clusters``), and ``k8s_providers``
         each one's Kubernetes provider by cluster name; passed on only when the stack sets ``clusters``,
         so a stack without it declares exactly as it always has."""
-        module = importlib.import_module(f"{type(self).__module__.rsplit('.', 1)[0]}.{self.name}.declare")
+        module = importlib.import_module(f"{self.package}.declare")
         if clusters and clusters[0].name:
             return module.declare(environment, settings, secrets, k8s_provider, eso, clusters=clusters, k8s_providers=k8s_providers)
         return module.declare(environment, settings, secrets, k8s_provider, eso)
+
+
+# --- capabilities: what a tool asks of a backend, each one file of the package, loaded when asked ---------
+
+T = TypeVar("T")
+
+
+class CapabilityMissing(ConfigError):
+    """The selected backend does not provide what a tool asked for. Every tool prints it as one line, exit 2."""
+
+    def __init__(self, kind: Capability, backend: str):
+        super().__init__(f"{kind.label} is not available for {backend}")
+        self.kind = kind
+        self.backend = backend
+
+
+@dataclass(frozen=True)
+class Capability(Generic[T]):
+    """One optional part of a backend: ``infra/backends/<name>/<file>``, a module attribute or a JSON file."""
+
+    label: str
+    """What a tool asked for, as the error names it ("workspace is not available for <backend>")."""
+    file: str
+    """A module name (``workspace``) or a data file (``prices.json``) of the backend's package."""
+    attribute: str = ""
+    """The module's attribute that is the capability; "" for a data file."""
+
+    def available(self, backend: Backend) -> bool:
+        if not self.attribute:
+            return (_package_dir(backend) / self.file).is_file()
+        return importlib.util.find_spec(f"{backend.package}.{self.file}") is not None and hasattr(
+            importlib.import_module(f"{backend.package}.{self.file}"), self.attribute
+        )
+
+
+def _package_dir(backend: Backend) -> Path:
+    return Path(importlib.import_module(backend.package).__file__).parent
+
+
+def capability(backend: Backend, kind: Capability[T]) -> T:
+    """``kind`` of ``backend``, loaded now; raises ``CapabilityMissing`` when the backend has none."""
+    if not kind.attribute:
+        path = _package_dir(backend) / kind.file
+        if not path.is_file():
+            raise CapabilityMissing(kind, backend.name)
+        return json.loads(path.read_text())
+    if importlib.util.find_spec(f"{backend.package}.{kind.file}") is None:
+        raise CapabilityMissing(kind, backend.name)
+    module = importlib.import_module(f"{backend.package}.{kind.file}")
+    if not hasattr(module, kind.attribute):
+        raise CapabilityMissing(kind, backend.name)
+    return getattr(module, kind.attribute)
+
+
+AccessDocuments = Callable[[str, list[dict[str, Any]]], dict[str, str]]
+ReaderFactory = Callable[[str, Any, Catalog], Any]
+
+ACCESS_DOCUMENTS: Capability[AccessDocuments] = Capability("access documents", "access", "documents")
+"""``(stack, resources) -> {file name: text}``: what ``plan --out`` writes to policies/."""
+WORKSPACE: Capability[Callable[[Any], Workspace]] = Capability("workspace", "workspace", "workspace")
+"""``settings -> Workspace``: how a Pulumi Kubernetes Operator workspace gets credentials (``make operator``)."""
+VALUE_READER: Capability[Callable[..., list[Any]]] = Capability("value reader", "reader", "reader")
+"""``reader(environment, settings, catalog, *, deadline) -> [Reading]`` (``infra.backends.reading``): each value
+as the backend holds it (``make check-values``, ``make verify BACKEND=1``)."""
+ROTATION_READER: Capability[Callable[..., list[Any]]] = Capability("rotation reader", "reader", "reader")
+"""The same reader, asked by ``make rotation-report`` (when each value was written)."""
+STAMP_METADATA: Capability[Callable[[str, Any, Catalog], list[str]]] = Capability("rotation metadata stamping", "stamp", "stamp_metadata")
+"""``(environment, settings, catalog) -> locations``: each value's rotation policy as backend metadata (``STAMP=1``)."""
+PRICE_SHEET: Capability[dict[str, Any]] = Capability("price sheet", "prices.json")
+"""``{"source": [...], "units": {unit: {price, per, what[, per_call]}}}``: list prices of its billed units."""
+CI_CREDENTIALS: Capability[tuple[str, ...]] = Capability("CI credentials", "ci", "INPUTS")
+"""Inputs of ``.github/actions/stack-credentials`` this backend's CI runs need."""

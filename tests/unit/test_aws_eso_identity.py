@@ -8,7 +8,7 @@ import pytest
 
 from components.aws.eso_identity import AwsEsoIdentity, AwsEsoIdentityArgs
 from components.service_account import ServiceAccount
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 OIDC = "arn:aws-cn:iam::210987654321:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/0123456789ABCDEF0123456789ABCDEF"
 ESO = ServiceAccount("ns-x", "sa-y")

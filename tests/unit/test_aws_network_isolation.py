@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.aws.network_isolation import AwsNetworkIsolation, AwsNetworkIsolationArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 SECRETS = {"a": "arn:aws:secretsmanager:eu-west-1:1:secret:aragora/unit/a-x", "b": "arn:aws:secretsmanager:eu-west-1:1:secret:aragora/unit/b-y"}
 WRITER = "arn:aws:iam::123456789012:role/operator"
@@ -15,13 +15,16 @@ WRITER = "arn:aws:iam::123456789012:role/operator"
 
 CREATE = {"vpc_id": "vpc-0abc12345def67890", "subnet_ids": ("subnet-0abc12345def67890",), "security_group_ids": ("sg-0abc12345def67890",)}
 EXISTING = {"existing_endpoint_ids": ("vpce-0abc12345def67890",)}
+# What EC2 computes for a created endpoint: its id.
+COMPUTED = {"aws:ec2/vpcEndpoint:VpcEndpoint": lambda name, inputs: {"id": f"vpce-{abs(hash(name)) % 16**17:017x}"}}
 
 
 def _plan(network):
     return declare(
         lambda: AwsNetworkIsolation(
             "net", AwsNetworkIsolationArgs(name_prefix="app-unit", region="eu-west-1", secret_arns=SECRETS, writer_arns=[WRITER], **network)
-        )
+        ),
+        computed=COMPUTED,
     )
 
 

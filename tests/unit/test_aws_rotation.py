@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components.aws.rotation import AwsRotation, AwsRotationArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 ARNS = {"g1": "arn:aws:secretsmanager:eu-west-1:1:secret:x/g1-a", "g2": "arn:aws:secretsmanager:eu-west-1:1:secret:x/g2-b"}
 LAMBDA = "arn:aws:lambda:eu-west-1:111122223333:function:rotate"

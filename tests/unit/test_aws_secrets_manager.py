@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from components.aws.secrets_manager import AwsSecretsManager, AwsSecretsManagerArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 ADMIN = "arn:aws-us-gov:iam::123456789012:role/key-admin"
+# What KMS computes for a created key: its ARN.
+COMPUTED = {"aws:kms/key:Key": lambda name, inputs: {"arn": f"arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{name}"}}
 
 
 def _plan(admins: tuple[str, ...] = ()):
@@ -27,7 +29,8 @@ def _plan(admins: tuple[str, ...] = ()):
                 group_tag_key="example.org/group",
                 tags={"t": "v"},
             ),
-        )
+        ),
+        computed=COMPUTED,
     )
 
 
@@ -45,7 +48,7 @@ def test_one_protected_secret_per_key_under_the_prefix_encrypted_with_the_key():
         assert r["inputs"]["recoveryWindowInDays"] == 9
         assert r["inputs"]["tags"] == {"t": "v", "example.org/group": short}
         assert r["protect"] is True
-        assert r["inputs"]["kmsKeyId"].startswith("arn:aws:kms:")
+        assert r["inputs"]["kmsKeyId"] == "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/sm-kms-key"
     assert key["protect"] is True and key["inputs"]["enableKeyRotation"] is True
 
 

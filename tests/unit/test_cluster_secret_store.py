@@ -5,15 +5,16 @@ from __future__ import annotations
 import pulumi
 
 from components.cluster_secret_store import ClusterSecretStore, ClusterSecretStoreArgs
-from stacktools.recorder import declare
+from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE_TYPE
+from tests.unit.harness import declare
 
 
 def test_store_carries_the_given_provider_block_and_waits_for_ready():
     provider = {"fake": {"region": "nowhere", "auth": {"x": ["y"]}}}
     plan = declare(lambda: ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="my-store", provider=provider, namespaces=["ns-a", "ns-b"], labels={"l": "v"})))
-    store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    store = plan.one(CLUSTER_SECRET_STORE_TYPE)
     assert store["name"] == "s-store"
-    assert store["inputs"]["apiVersion"] == "external-secrets.io/v1" and store["inputs"]["kind"] == "ClusterSecretStore"
+    assert store["inputs"]["apiVersion"] == API_VERSION and store["inputs"]["kind"] == "ClusterSecretStore"
     assert store["inputs"]["metadata"]["name"] == "my-store" and store["inputs"]["metadata"]["labels"] == {"l": "v"}
     assert store["inputs"]["spec"] == {"provider": provider, "conditions": [{"namespaces": ["ns-a", "ns-b"]}]}
     assert store["inputs"]["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
@@ -23,11 +24,13 @@ def test_store_carries_the_given_provider_block_and_waits_for_ready():
 def test_store_waits_for_every_resource_it_is_told_to():
     def program():
         grant = pulumi.CustomResource("test:index:Grant", "grant")
-        ClusterSecretStore("s", ClusterSecretStoreArgs(store_name="st", provider={}, namespaces=["ns"], depends_on=[grant]))
+        ClusterSecretStore(
+            "s", ClusterSecretStoreArgs(store_name="st", provider={}, namespaces=["ns"]), opts=pulumi.ResourceOptions(depends_on=[grant])
+        )
 
     plan = declare(program)
     grant = plan.one("test:index:Grant")
-    assert plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["depends_on"] == [grant["urn"]]
+    assert plan.one(CLUSTER_SECRET_STORE_TYPE)["depends_on"] == [grant["urn"]]
 
 
 def test_a_store_with_no_namespace_is_refused_before_anything_is_declared():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.eso import ExternalSecretsOperator, ExternalSecretsOperatorArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 
 def _plan(replicas: int, **more):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from components.existing_eso import ExistingExternalSecretsOperator, ExistingExternalSecretsOperatorArgs
 from components.service_account import ServiceAccount
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 ACCOUNT = ServiceAccount("ns-unit", "sa-unit")
 

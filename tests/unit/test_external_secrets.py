@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components.eso_api import EXTERNAL_SECRET_TYPE
 from components.external_secrets import (
     AppExternalSecrets,
     AppExternalSecretsArgs,
@@ -9,7 +10,7 @@ from components.external_secrets import (
     RefreshPolicy,
     SecretValueRef,
 )
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 SPECS = [
     ExternalSecretSpec("periodic", [SecretValueRef("A", "remote/a", "p"), SecretValueRef("B", "remote/b")]),
@@ -28,7 +29,7 @@ def _plan():
 
 
 def test_each_spec_becomes_one_external_secret_with_its_refs_and_policy():
-    by_name = {r["inputs"]["metadata"]["name"]: r["inputs"] for r in _plan().of_type("kubernetes:external-secrets.io/v1:ExternalSecret")}
+    by_name = {r["inputs"]["metadata"]["name"]: r["inputs"] for r in _plan().of_type(EXTERNAL_SECRET_TYPE)}
     assert set(by_name) == {"periodic", "on-change"}
     periodic = by_name["periodic"]["spec"]
     assert periodic["data"] == [
@@ -43,7 +44,7 @@ def test_each_spec_becomes_one_external_secret_with_its_refs_and_policy():
 
 
 def test_annotations_reach_the_object_and_the_target_secret_and_optional_ones_skip_the_wait():
-    es = {r["inputs"]["metadata"]["name"]: r["inputs"] for r in _plan().of_type("kubernetes:external-secrets.io/v1:ExternalSecret")}
+    es = {r["inputs"]["metadata"]["name"]: r["inputs"] for r in _plan().of_type(EXTERNAL_SECRET_TYPE)}
     on_change = es["on-change"]
     assert on_change["metadata"]["annotations"] == {"m": "1", "pulumi.com/skipAwait": "true"}
     assert on_change["spec"]["target"]["template"]["metadata"]["annotations"] == {"m": "1"}

@@ -7,10 +7,17 @@ import pytest
 from components.gcp.eso_identity import GcpEsoIdentity, GcpEsoIdentityArgs
 from components.gcp.secret_manager import GcpSecretManager, GcpSecretManagerArgs
 from components.service_account import ServiceAccount
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 ESO = ServiceAccount("ns-x", "sa-y")
 IDENTITY = {"project": "unit-proj-1", "pool_project": "pool-proj-2", "eso": ESO}
+# What IAM computes for a created service account: its email.
+COMPUTED = {
+    "gcp:serviceaccount/account:Account": lambda name, inputs: {
+        "email": f"{inputs['accountId']}@{inputs['project']}.iam.gserviceaccount.com",
+        "name": f"projects/{inputs['project']}/serviceAccounts/{inputs['accountId']}@{inputs['project']}.iam.gserviceaccount.com",
+    }
+}
 
 
 def test_secret_manager_declares_one_protected_secret_per_id_and_no_audit_config_when_off():
@@ -45,7 +52,7 @@ def test_rotation_without_the_project_number_is_refused():
 
 def test_gsa_identity_binds_the_pool_of_the_cluster_project_and_one_accessor_per_secret():
     args = GcpEsoIdentityArgs(**IDENTITY, secret_ids={"a": "s/a", "b": "s/b"}, gsa_account_id="eso-unit")
-    plan = declare(lambda: GcpEsoIdentity("id", args))
+    plan = declare(lambda: GcpEsoIdentity("id", args), computed=COMPUTED)
     wi = plan.one("gcp:serviceaccount/iAMMember:IAMMember")["inputs"]
     assert wi["member"] == "serviceAccount:pool-proj-2.svc.id.goog[ns-x/sa-y]"
     accessors = plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
@@ -55,7 +62,7 @@ def test_gsa_identity_binds_the_pool_of_the_cluster_project_and_one_accessor_per
 
 def test_direct_identity_grants_the_federated_principal_and_creates_no_service_account():
     args = GcpEsoIdentityArgs(**IDENTITY, secret_ids={"a": "s/a"}, pool_project_number="998877665544")
-    plan = declare(lambda: GcpEsoIdentity("id", args))
+    plan = declare(lambda: GcpEsoIdentity("id", args), computed=COMPUTED)
     assert plan.of_type("gcp:serviceaccount/account:Account") == []
     (accessor,) = plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
     assert accessor["inputs"]["member"] == (

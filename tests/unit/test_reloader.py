@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.reloader import CHART_VERSION, Reloader, ReloaderArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 
 def test_the_release_is_pinned_in_the_given_namespace_and_watches_only_it():

@@ -8,7 +8,7 @@ import pytest
 
 from components.service_account import ServiceAccount
 from components.vault.backend import VaultBackend, VaultBackendArgs
-from stacktools.recorder import declare
+from tests.unit.harness import declare
 
 BASE = {
     "policy_name": "app-unit",

@@ -5,7 +5,6 @@ Turns ``AwsSettings`` and the catalog into the arguments of ``components/aws``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +22,7 @@ from infra.backends.aws.settings import AwsSettings, CreateEndpoints, Irsa, PodI
 from infra.backends.base import Declared, RemoteRef
 from infra.catalog import App, Catalog
 from infra.clusters import Cluster, regions
-from infra.fields import PROJECT, reject
+from infra.fields import PROJECT
 
 
 def store_provider(settings: AwsSettings, eso: ServiceAccount = ESO_SERVICE_ACCOUNT, read_region: str | None = None) -> dict[str, Any]:
@@ -49,21 +48,8 @@ def declare(
     clusters: Sequence[Cluster] = (),
     k8s_providers: Mapping[str, k8s.Provider] | None = None,
 ) -> Declared:
-    unknown = set(settings.rotation_lambdas) - set(secrets.by_group)
-    if unknown:  # before anything is declared
-        reject("awsRotationLambdaArns", sorted(unknown), f"names no catalog group (allowed: {', '.join(secrets.by_group)})")
+    # Refusals happen in AwsSettings.check_catalog, before the first resource is declared.
     app = secrets.app
-    eso_role = f"arn:{settings.partition}:iam::{settings.account_id}:role/{app.resource_name(environment, 'eso')}"
-    if eso_role in settings.secret_writer_arns:
-        # Exempting the role that reads the values would void the network isolation for exactly the
-        # credentials it is meant to contain.
-        reject("awsSecretWriterArns", eso_role, "is ESO's own role (allowed: operators and CI roles that write values, never the reader)")
-    # Any ESO role of this project (this environment's or another's, here in one account) as a key
-    # administrator could rewrite the key policy or schedule the key's deletion.
-    eso_roles = re.compile(rf"arn:[a-z-]+:iam::[0-9]{{12}}:role/(?:[^/]+/)*{re.escape(app.name)}-[a-z0-9-]+-eso")
-    for arn in settings.kms_admin_arns:
-        if eso_roles.fullmatch(arn):
-            reject("awsKmsAdminArns", arn, "is an ESO role of this project (allowed: administrators who never read values)")
     stack_tags = tags(app, environment)
     # allowed_account_ids makes the provider refuse credentials of any other
     # account: one environment's run can never touch another's account.
@@ -160,6 +146,7 @@ def declare(
             opts=opts,
         )
         outputs["awsSecretsManagerEndpointIds"] = isolation.secretsmanager_endpoint_ids
+
     def declared(cluster_eso: ServiceAccount, read_region: str | None, **more: Any) -> Declared:
         return Declared(
             store_name=settings.store_name,

@@ -8,12 +8,15 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field, model_validator
 
 from infra.fields import BackendSettings, Flag, choice, integer, reject, text, text_list
-from infra.separation import Claim
+from infra.separation import Claim, eks_cluster, parse_eks_context
+
+if TYPE_CHECKING:
+    from infra.catalog import Catalog
 
 
 class AwsIdentity(StrEnum):
@@ -73,7 +76,14 @@ def known_regions() -> frozenset[str]:
     return frozenset(re.findall(r'^\s+[A-Z0-9_]+ = "([a-z0-9-]+)"', block, re.M))
 
 
-_EKS_CONTEXT = re.compile(r"arn:aws[a-z-]*:eks:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):cluster/.+")
+def dns_suffix(partition: str) -> str:
+    """The DNS suffix of ``partition``'s service endpoints and EKS issuers (AWS partitions.json ``dnsSuffix``)."""
+    return "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+
+
+def iam_name(arn: str) -> str:
+    """An IAM role's or user's name as IAM compares it: the last path segment, case folded."""
+    return arn.split(":", 5)[5].rsplit("/", 1)[-1].lower()
 
 
 def partition_of(region: str) -> str:
@@ -159,12 +169,29 @@ class AwsSettings(BackendSettings):
                 reject("awsOidcProviderArn", arn, f"names account {match['account']} (allowed: awsAccountId {self.account_id})")
             if match["region"] != self.region:
                 reject("awsOidcProviderArn", arn, f"names region {match['region']} (allowed: awsRegion {self.region})")
+            # EKS issuers end in the partition's DNS suffix: amazonaws.com.cn in aws-cn, amazonaws.com elsewhere.
+            suffix = dns_suffix(self.partition)
+            if not match["issuer"].startswith(f"oidc.eks.{match['region']}.{suffix}/"):
+                reject("awsOidcProviderArn", arn, f"names an issuer outside {suffix} (allowed: oidc.eks.{self.region}.{suffix}/id/<id>, the issuer host of partition {self.partition})")
         elif self.eks_cluster_name is None:
             reject("awsEksClusterName", "", "is missing (required when awsIdentity is pod-identity)")
         for pair in self.rotation_lambda_arns:
             arn = pair.split("=", 1)[1]
-            if arn.split(":")[1] != self.partition or arn.split(":")[4] != self.account_id:
-                reject("awsRotationLambdaArns", pair, f"is not a Lambda of this account (allowed: arn:{self.partition}:lambda:<region>:{self.account_id}:function:...)")
+            _, partition, _, region, account, *_ = arn.split(":")
+            if (partition, region, account) != (self.partition, self.region, self.account_id):
+                # Secrets Manager invokes a rotation function of its own region and account only.
+                reject("awsRotationLambdaArns", pair, f"is not a Lambda of this account and region (allowed: arn:{self.partition}:lambda:{self.region}:{self.account_id}:function:...)")
+        groups = [pair.split("=", 1)[0] for pair in self.rotation_lambda_arns]
+        if len(set(groups)) != len(groups):
+            reject("awsRotationLambdaArns", list(self.rotation_lambda_arns), "names a group twice (allowed: one rotation Lambda per group)")
+        for key, arns in (("awsKmsAdminArns", self.kms_admin_arns), ("awsSecretWriterArns", self.secret_writer_arns)):
+            # One IAM identity however its name is cased or pathed: listing it twice is a mistake that hides another.
+            seen: dict[tuple[str, str], str] = {}
+            for arn in arns:
+                identity = (arn.split(":", 5)[5].split("/", 1)[0], iam_name(arn))
+                if identity in seen:
+                    reject(key, arn, f"is {seen[identity]} again (allowed: each identity once; IAM names ignore case and path)")
+                seen[identity] = arn
         deployer = [self.deployer_role_arn] if self.deployer_role_arn else []
         for key, arns in (
             ("awsKmsAdminArns", self.kms_admin_arns),
@@ -216,15 +243,45 @@ class AwsSettings(BackendSettings):
             reject("awsVpcEndpoints", self.vpc_endpoints.value, f"is set with a cluster in {self.region}, outside the primary region (allowed: none; VPC endpoints per region are not declared yet)")
 
     def check_kube_context(self, context: str) -> None:
-        # An EKS cluster ARN as the context names an account and region: they must be this stack's own.
-        match = _EKS_CONTEXT.fullmatch(context)
-        if match and (match["account"], match["region"]) != (self.account_id, self.region):
+        # An EKS cluster ARN as the context names a partition, account, region and cluster: they must be
+        # this stack's own, and with Pod Identity the cluster is the one the association is made on.
+        match = parse_eks_context(context)
+        if match is None:
+            if context.startswith("arn:") and ":eks:" in context:
+                reject("kubeContext", context, "is not an EKS cluster ARN (allowed: arn:<partition>:eks:<region>:<account>:cluster/<name>, or a plain context name)")
+            return
+        if (match["partition"], match["account"], match["region"]) != (self.partition, self.account_id, self.region):
             reject(
                 "kubeContext",
                 context,
-                f"is an EKS cluster of account {match['account']} in {match['region']} "
-                f"(allowed: a cluster of this stack's own account {self.account_id} in {self.region})",
+                f"is an EKS cluster of {match['partition']} account {match['account']} in {match['region']} "
+                f"(allowed: a cluster of this stack's own account {self.account_id} in {self.region}, partition {self.partition})",
             )
+        if self.identity is AwsIdentity.POD_IDENTITY and match["cluster"] != self.eks_cluster_name:
+            reject(
+                "kubeContext",
+                context,
+                f"is cluster {match['cluster']}, but the Pod Identity association is made on awsEksClusterName {self.eks_cluster_name} "
+                "(allowed: the context of the cluster ESO runs in, the association's cluster)",
+            )
+
+    def check_catalog(self, environment: str, secrets: Catalog) -> None:
+        unknown = set(self.rotation_lambdas) - set(secrets.by_group)
+        if unknown:
+            reject("awsRotationLambdaArns", sorted(unknown), f"names no catalog group (allowed: {', '.join(secrets.by_group)})")
+        app = secrets.app
+        # IAM role names are unique per account case-insensitively and whatever their path
+        # (IAM User Guide, "IAM identifiers": "names are not distinguished by case"), so a role is
+        # compared by its lower-cased name alone.
+        for key, arns, why in (
+            ("awsSecretWriterArns", self.secret_writer_arns, "operators and CI roles that write values, never a reader"),
+            ("awsKmsAdminArns", self.kms_admin_arns, "administrators who never read values"),
+            ("awsDeployerRoleArn", [self.deployer_role_arn] if self.deployer_role_arn else [], "a deployer role that is not ESO's"),
+        ):
+            for arn in arns:
+                name = iam_name(arn)
+                if arn.split(":")[5].startswith("role/") and name.startswith(f"{app.name}-") and name.endswith("-eso"):
+                    reject(key, arn, f"is an ESO role of this project, {app.resource_name(environment, 'eso')} or another environment's (allowed: {why})")
 
     def exclusive(self) -> list[Claim]:
         if isinstance(self.trust, Irsa):
@@ -234,18 +291,14 @@ class AwsSettings(BackendSettings):
             arn = self.trust.oidc_provider_arn
             claims = [Claim("awsOidcProviderArn", f"oidc-issuer/{self.trust.issuer.lower()}", arn, "the OIDC issuer of this environment's own cluster")]
         else:
-            cluster = f"eks/{self.account_id}/{self.region}/{self.trust.cluster_name}"
+            cluster = eks_cluster(self.partition, self.account_id or "", self.region or "", self.trust.cluster_name)
             claims = [Claim("awsEksClusterName", cluster, self.trust.cluster_name, "this environment's own EKS cluster")]
         if self.deployer_role_arn:
             # The role that deploys one environment holds its admin rights: it deploys no other.
             role = self.deployer_role_arn
-            claims.append(Claim("awsDeployerRoleArn", f"iam-role/{role}", role, "a deployer role of this environment's own"))
+            identity = f"iam-role/{self.partition}/{self.account_id}/{iam_name(role)}"
+            claims.append(Claim("awsDeployerRoleArn", identity, role, "a deployer role of this environment's own"))
         return claims
-
-    @property
-    def eks_cluster_arn(self) -> str:
-        """ARN of the Pod Identity cluster, as EKS tags a session with it (``eks-cluster-arn``)."""
-        return f"arn:{self.partition}:eks:{self.region}:{self.account_id}:cluster/{self.eks_cluster_name}"
 
     @property
     def partition(self) -> str:

@@ -1,77 +1,36 @@
 """GCP Secret Manager: one secret per catalog value, per-secret access, ESO by Workload Identity.
 
-``BACKEND`` is this backend's contract (``infra.backends.base.Backend``);
-``settings`` its keys; ``declare`` its resources, through ``components/gcp``.
+``BACKEND`` is this backend's core (``infra.backends.base.Backend``): its
+settings, its ``Pulumi.yaml`` keys and the facts of every type ``declare.py``
+can declare (terraform-provider-google ForceNew attributes, data-loss notes,
+grants, unique ids, billed units, provider-computed names). Its capabilities
+are the files beside it: ``access.py``, ``reader.py``, ``workspace.py``,
+``ci.py``, ``prices.json``.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
 
-from infra.backends.base import Backend, Mocked, MockRequest, Workspace
+from components.facts import Facts
+from infra.backends.base import Backend, Mocked, MockRequest
 from infra.backends.gcp.settings import GcpSettings
-from infra.catalog import Catalog
 from infra.durations import HOURS_PER_MONTH, go_duration_seconds
 
 
-def _mock(r: MockRequest) -> Mocked | None:
-    if r.typ == "gcp:serviceaccount/account:Account":
-        email = f"{r.inputs['accountId']}@{r.project}.iam.gserviceaccount.com"
-        name = f"projects/{r.project}/serviceAccounts/{email}"
-        return name, {**r.inputs, "email": email, "name": name, "member": f"serviceAccount:{email}"}
-    if r.typ == "gcp:secretmanager/secret:Secret":
-        sid = f"projects/{r.project}/secrets/{r.inputs['secretId']}"
-        return sid, {**r.inputs, "name": sid}
-    return None
+def _service_account(r: MockRequest) -> Mocked:
+    email = f"{r.inputs['accountId']}@{r.project}.iam.gserviceaccount.com"
+    name = f"projects/{r.project}/serviceAccounts/{email}"
+    return name, {**r.inputs, "email": email, "name": name, "member": f"serviceAccount:{email}"}
 
 
-def _access_documents(stack: str, resources: list[dict[str, Any]]) -> dict[str, str]:
-    bindings = [
-        {k: r["inputs"][k] for k in ("secretId", "role", "member")}
-        for r in resources
-        if r["type"] == "gcp:secretmanager/secretIamMember:SecretIamMember"
-    ]
-    if not bindings:
-        return {}
-    return {f"gcp-{stack}-secret-accessors.json": json.dumps(sorted(bindings, key=lambda b: b["secretId"]), indent=2) + "\n"}
+def _secret(r: MockRequest) -> Mocked:
+    sid = f"projects/{r.project}/secrets/{r.inputs['secretId']}"
+    return sid, {**r.inputs, "name": sid}
 
 
-def _enabled_versions(environment: str, settings: GcpSettings, secrets: Catalog):
-    try:
-        from google.cloud import secretmanager
-    except ImportError:
-        raise ModuleNotFoundError("the GCP readers need google-cloud-secret-manager: pip install google-cloud-secret-manager") from None
-    client = secretmanager.SecretManagerServiceClient()
-
-    def versions(entry):
-        parent = f"projects/{settings.project}/secrets/{secrets.app.per_value_id(environment, entry)}"
-        return parent, [v.create_time for v in client.list_secret_versions(request={"parent": parent}) if v.state.name == "ENABLED"]
-
-    return versions
-
-
-def _value_age(environment: str, settings: GcpSettings, secrets: Catalog):
-    versions = _enabled_versions(environment, settings, secrets)
-
-    def changed(entry):
-        parent, enabled = versions(entry)
-        return parent, max(enabled) if enabled else None
-
-    return changed
-
-
-def _value_presence(environment: str, settings: GcpSettings, secrets: Catalog):
-    versions = _enabled_versions(environment, settings, secrets)
-
-    def present(entry):
-        parent, enabled = versions(entry)
-        return parent, bool(enabled)
-
-    return present
-
-
-def _billed_secret(inputs: dict) -> dict[str, float]:
+def _billed_secret(inputs: dict, resources: Sequence[dict] = ()) -> dict[str, float]:
     """One current version per location (automatic replication bills as one), and rotation notices."""
     replicas = ((inputs.get("replication") or {}).get("userManaged") or {}).get("replicas") or []
     billed = {"version-location-months": float(max(1, len(replicas)))}
@@ -81,47 +40,88 @@ def _billed_secret(inputs: dict) -> dict[str, float]:
     return billed
 
 
-def _credentials(settings: GcpSettings) -> str:
-    return f"Google credentials for project {settings.project}: GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`"
-
-
-def _workspace(settings: GcpSettings) -> Workspace:
-    gsa = settings.deployer_service_account
-    return Workspace(
-        identity_key="gcpDeployerServiceAccount",
-        identity=gsa,
-        annotations={"iam.gke.io/gcp-service-account": gsa} if gsa else {},
-        env={"GOOGLE_CLOUD_PROJECT": settings.project or ""},
-        note="grant roles/iam.workloadIdentityUser on the service account to the workspace's Kubernetes service account",
-    )
-
+KEYS: dict[str, dict[str, Any]] = {
+    "gcpDeployerServiceAccount": {
+        "type": "string",
+        "default": "",
+        "description": "Google service account the Pulumi Kubernetes Operator's workspace impersonates through Workload Identity to run this stack (make operator); unused by pulumi up.",
+    },
+    "gcpProject": {
+        "type": "string",
+        "default": "",
+        "description": "GCP project id holding the secrets (backend gcp).",
+    },
+    "gcpProjectNumber": {
+        "type": "string",
+        "default": "",
+        "description": "Numeric project number; required for gcpIdentity direct.",
+    },
+    "gcpIdentity": {
+        "type": "string",
+        "default": "gsa",
+        "description": "Workload Identity mode - gsa (impersonate a Google service account) or direct (Kubernetes SA as principal).",
+    },
+    "gcpReplicaLocations": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Empty for automatic replication, else the regions of user-managed replication.",
+    },
+    "gcpKmsKeyName": {
+        "type": "string",
+        "default": "",
+        "description": "Optional CMEK key (projects/.../cryptoKeys/...); global for automatic replication, else in the single replica region.",
+    },
+    "gcpClusterLocation": {
+        "type": "string",
+        "default": "",
+        "description": "GKE cluster location for the store's workloadIdentity block (empty reads the metadata server).",
+    },
+    "gcpClusterName": {
+        "type": "string",
+        "default": "",
+        "description": "GKE cluster name for the store's workloadIdentity block.",
+    },
+    "gcpClusterProject": {
+        "type": "string",
+        "default": "",
+        "description": "Project of the GKE cluster, when it is not gcpProject.",
+    },
+    "gcpClusterProjectNumber": {
+        "type": "string",
+        "default": "",
+        "description": "Number of gcpClusterProject, whose Workload Identity pool the cluster uses; required with gcpIdentity direct when that project is not gcpProject (gcpProjectNumber stays the secrets project's).",
+    },
+    "gcpRotationStart": {
+        "type": "string",
+        "default": "",
+        "description": "First rotation time (RFC 3339, UTC); set, every secret gets a rotation schedule of its catalog max age and notifies a Pub/Sub topic (needs gcpProjectNumber).",
+    },
+    "gcpAuditLogs": {
+        "type": "boolean",
+        "default": True,
+        "description": "Data Access (DATA_READ) audit logs for Secret Manager. The audit config is authoritative for that service in the project.",
+    },
+}
 
 BACKEND = Backend(
     settings=GcpSettings,
+    keys=KEYS,
     # terraform-provider-google ForceNew attributes of every type declare.py can declare.
-    replace_on={
-        "pulumi:providers:gcp": ("project",),
-        "gcp:secretmanager/secret:Secret": ("secretId", "project", "replication"),
-        "gcp:secretmanager/secretIamMember:SecretIamMember": ("secretId", "role", "member", "project", "condition"),
-        "gcp:serviceaccount/account:Account": ("accountId", "project"),
-        "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
-        "gcp:projects/iAMAuditConfig:IAMAuditConfig": ("project", "service"),
-        "gcp:pubsub/topic:Topic": ("name", "project"),
-        "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "role", "member", "project", "condition"),
+    resources={
+        "pulumi:providers:gcp": Facts(("project",)),
+        "gcp:secretmanager/secret:Secret": Facts(
+            ("secretId", "project", "replication"),
+            data_loss="deletes the secret and every version of its value",
+            unique_on=("project", "secretId"),
+            billed=_billed_secret,
+            mock=_secret,
+        ),
+        "gcp:secretmanager/secretIamMember:SecretIamMember": Facts(("secretId", "role", "member", "project", "condition"), grant=True),
+        "gcp:serviceaccount/account:Account": Facts(("accountId", "project"), unique_on=("project", "accountId"), mock=_service_account),
+        "gcp:serviceaccount/iAMMember:IAMMember": Facts(("serviceAccountId", "role", "member", "condition"), grant=True),
+        "gcp:projects/iAMAuditConfig:IAMAuditConfig": Facts(("project", "service")),
+        "gcp:pubsub/topic:Topic": Facts(("name", "project"), unique_on=("project", "name")),
+        "gcp:pubsub/topicIAMMember:TopicIAMMember": Facts(("topic", "role", "member", "project", "condition")),
     },
-    value_types={"gcp:secretmanager/secret:Secret": "deletes the secret and every version of its value"},
-    grant_types=("gcp:serviceaccount/iAMMember:IAMMember", "gcp:secretmanager/secretIamMember:SecretIamMember"),
-    access_documents=_access_documents,
-    value_age=_value_age,
-    value_presence=_value_presence,
-    credentials=_credentials,
-    ci_inputs=("gcp-workload-identity-provider", "gcp-service-account", "gke-cluster-name", "gke-cluster-location", "gke-cluster-project"),
-    mock=_mock,
-    workspace=_workspace,
-    unique_on={
-        "gcp:secretmanager/secret:Secret": ("project", "secretId"),
-        "gcp:serviceaccount/account:Account": ("project", "accountId"),
-        "gcp:pubsub/topic:Topic": ("project", "name"),
-    },
-    billed={"gcp:secretmanager/secret:Secret": _billed_secret},
 )

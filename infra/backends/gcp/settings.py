@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
@@ -71,6 +72,11 @@ class GcpSettings(BackendSettings):
             reject("gcpProject", "", "is missing (required when backend is gcp)")
         if self.identity is GcpIdentity.DIRECT and self.project_number is None:
             reject("gcpProjectNumber", "", "is missing (required when gcpIdentity is direct)")
+        if self.rotation_start:
+            try:
+                datetime.strptime(self.rotation_start, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                reject("gcpRotationStart", self.rotation_start, "is not a date and time that exists (allowed: RFC 3339 in UTC, e.g. 2027-01-04T09:00:00Z)")
         if self.rotation_start and self.project_number is None:
             reject("gcpProjectNumber", "", "is missing (required with gcpRotationStart: the Secret Manager service agent is named by it)")
         separate_pool = bool(self.cluster_project) and self.cluster_project != self.project
@@ -116,7 +122,23 @@ class GcpSettings(BackendSettings):
             # The account that deploys one environment holds its admin rights: it deploys no other.
             gsa = self.deployer_service_account
             claims.append(Claim("gcpDeployerServiceAccount", f"gsa/{gsa}", gsa, "a deployer service account of this environment's own"))
+        # A project number names one project everywhere (and a project has one number): every stack that
+        # states one must state it alike, or a principal or service agent would name another project.
+        for key, project, number in (
+            ("gcpProjectNumber", self.project, self.project_number),
+            ("gcpClusterProjectNumber", self.cluster_project, self.cluster_project_number),
+        ):
+            if project and number:
+                why = "the number GCP gave this project, the same in every stack"
+                claims.append(Claim(key, f"gcp-project-number/{number}", number, why, fact=f"project {project}'s number"))
+                claims.append(Claim(key, f"gcp-number-of/{project}", number, why, fact=f"{project}'s number {number}"))
         return claims
+
+    def check_catalog(self, environment: str, secrets) -> None:
+        # ESO's own Google account (eso-<env>, any environment's) never deploys: its key reads every value.
+        gsa = self.deployer_service_account or ""
+        if gsa.split("@", 1)[0].startswith("eso-"):
+            reject("gcpDeployerServiceAccount", gsa, "is an ESO service account of this project (allowed: a deployer account that is not ESO's)")
 
     @property
     def pool_project_number(self) -> str | None:

@@ -1,153 +1,117 @@
 """Vault (or OpenBao) KV v2: one KV path per catalog group, ESO by the Kubernetes auth method.
 
-``BACKEND`` is this backend's contract (``infra.backends.base.Backend``);
-``settings`` its keys; ``declare`` its resources, through ``components/vault``.
+``BACKEND`` is this backend's core (``infra.backends.base.Backend``): its
+settings, its ``Pulumi.yaml`` keys and the facts of every type ``declare.py``
+can declare. Its capabilities are the files beside it: ``access.py``,
+``reader.py`` (with metadata stamping), ``workspace.py``, ``ci.py``,
+``prices.json``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from typing import Any
 
-from infra.backends.base import Backend, Workspace
+from components.facts import K8S_IDENTITY, Facts
+from infra.backends.base import Backend
 from infra.backends.vault.settings import VaultSettings
-from infra.catalog import Catalog
 
-
-def _access_documents(stack: str, resources: list[dict[str, Any]]) -> dict[str, str]:
-    return {f"{r['inputs']['name']}.hcl": r["inputs"]["policy"] for r in resources if r["type"] == "vault:index/policy:Policy"}
-
-
-def _client(settings: VaultSettings):
-    import hvac
-
-    token = os.environ.get("VAULT_TOKEN")
-    if not token:
-        # Checked before any connection: without a token every call is refused anyway.
-        raise PermissionError("VAULT_TOKEN is not set")
-    return hvac.Client(url=os.environ.get("VAULT_ADDR") or settings.address, token=token, timeout=10)
-
-
-def _metadata(client, settings: VaultSettings, path: str) -> dict | None:
-    from hvac.exceptions import InvalidPath
-
-    try:
-        return client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=settings.kv_mount)["data"]
-    except InvalidPath:
-        return None
-
-
-def _value_age(environment: str, settings: VaultSettings, secrets: Catalog):
-    client = _client(settings)
-
-    def changed(entry):
-        path = secrets.app.grouped_path(environment, entry.group)
-        where = f"{settings.kv_mount}/{path}"
-        meta = _metadata(client, settings, path)
-        if meta is None:
-            return where, None
-        version = meta["versions"].get(str(meta["current_version"]), {})
-        created = version.get("created_time")
-        return where, dt.datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None
-
-    return changed
-
-
-def _value_presence(environment: str, settings: VaultSettings, secrets: Catalog):
-    from hvac.exceptions import InvalidPath
-
-    client = _client(settings)
-    cache: dict[str, set[str]] = {}
-
-    def present(entry):
-        path = secrets.app.grouped_path(environment, entry.group)
-        if path not in cache:
-            try:
-                # Read to list the keys only; the values are dropped here, never kept or printed.
-                data = client.secrets.kv.v2.read_secret_version(path=path, mount_point=settings.kv_mount, raise_on_deleted_version=True)
-                cache[path] = set((data.get("data") or {}).get("data") or {})
-            except InvalidPath:
-                cache[path] = set()
-        return f"{settings.kv_mount}/{path} / {entry.key}", entry.key in cache[path]
-
-    return present
-
-
-def _stamp_metadata(environment: str, settings: VaultSettings, secrets: Catalog) -> list[str]:
-    """Each grouped path's rotation policy as KV v2 custom metadata (metadata only, never data).
-
-    Not a Pulumi resource: the only one that carries custom metadata
-    (``vault.kv.SecretV2``) owns the secret's data, which this project never touches.
-    """
-    client = _client(settings)
-    stamped = []
-    for group, entries in secrets.by_group.items():
-        path = secrets.app.grouped_path(environment, group)
-        modes = sorted({e.rotation.mode.value for e in entries})
-        client.secrets.kv.v2.update_metadata(
-            path=path,
-            mount_point=settings.kv_mount,
-            custom_metadata={
-                f"{secrets.app.name}-max-age-days": str(secrets.max_age_days(group)),
-                f"{secrets.app.name}-rotated-by": ",".join(modes),
-                f"{secrets.app.name}-values": ",".join(e.env_var for e in entries),
-            },
-        )
-        stamped.append(f"{settings.kv_mount}/{path}")
-    return stamped
-
-
-def _credentials(settings: VaultSettings) -> str:
-    return f"a Vault token for {settings.address}: VAULT_TOKEN (and VAULT_ADDR to reach the server another way)"
-
-
-def _workspace(settings: VaultSettings) -> Workspace:
-    # The Vault provider reads VAULT_TOKEN or ~/.vault-token: a Vault Agent
-    # sidecar keeps a short-lived token there, so no token is ever stored.
-    return Workspace(
-        identity_key="",
-        identity=None,
-        env={"VAULT_ADDR": settings.address or ""},
-        note=(
-            "a Vault Agent sidecar in the workspace (auto-auth with a Kubernetes auth role bound to the workspace's "
-            "service account, sink ~/.vault-token) gives the provider a short-lived token"
-        ),
-    )
-
+KEYS: dict[str, dict[str, Any]] = {
+    "vaultAddress": {
+        "type": "string",
+        "default": "",
+        "description": "Vault/OpenBao API address, https only, used by Pulumi and by ESO's store (backend vault). The token comes from VAULT_TOKEN, never from config.",
+    },
+    "vaultKvMount": {
+        "type": "string",
+        "default": "secret",
+        "description": "Path of the KV v2 mount holding aragora/<env>/*.",
+    },
+    "vaultAuthMount": {
+        "type": "string",
+        "default": "kubernetes",
+        "description": "Path of the Kubernetes auth method for this environment's cluster.",
+    },
+    "vaultKubernetesHost": {
+        "type": "string",
+        "default": "",
+        "description": "Kubernetes API URL (https) Vault calls for TokenReview (backend vault).",
+    },
+    "vaultKubernetesCaCert": {
+        "type": "string",
+        "default": "",
+        "description": "PEM CA of that API server; required with vaultTokenReviewer eso (Vault outside the cluster), empty when Vault runs in the cluster.",
+    },
+    "vaultKubernetesIssuer": {
+        "type": "string",
+        "default": "",
+        "description": "Service-account token issuer to validate; empty lets Vault use the cluster default.",
+    },
+    "vaultTokenReviewer": {
+        "type": "string",
+        "default": "eso",
+        "description": "Whose JWT Vault uses for TokenReview - eso (ESO's own; adds a system:auth-delegator binding) or vault (Vault's own reviewer).",
+    },
+    "vaultTokenTtl": {
+        "type": "string",
+        "default": "1h",
+        "description": "TTL of the Vault token ESO gets (Go duration, 5m..24h).",
+    },
+    "vaultAudience": {
+        "type": "string",
+        "default": "vault",
+        "description": "Audience of ESO's service-account token; the role requires it.",
+    },
+    "vaultKubernetesApiAudience": {
+        "type": "string",
+        "default": "https://kubernetes.default.svc",
+        "description": "With vaultTokenReviewer eso, Vault presents ESO's token to the TokenReview API, so the token also carries this API-server audience (EKS default shown; GKE uses its cluster URL).",
+    },
+    "vaultAuditType": {
+        "type": "string",
+        "default": "file",
+        "description": "Audit device - file, socket or none. Enabling one needs sudo on sys/audit.",
+    },
+    "vaultAuditTarget": {
+        "type": "string",
+        "default": "/vault/logs/aragora-audit.log",
+        "description": "File path (file) or host:port (socket) of the audit device.",
+    },
+    "vaultTokenBoundCidrs": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Network isolation - CIDR blocks (the cluster's egress addresses) from which ESO's Vault token may be used; empty allows any address.",
+    },
+    "vaultAdoptKvMount": {
+        "type": "boolean",
+        "default": False,
+        "description": "true when the KV mount already exists and belongs to someone else (e.g. shared by several environments on one server) - the stack declares no mount, only points its policy and store at it.",
+    },
+    "vaultCaBundle": {
+        "type": "string",
+        "default": "",
+        "description": "Base64 PEM bundle ESO uses to verify the Vault server's TLS certificate.",
+    },
+}
 
 BACKEND = Backend(
     settings=VaultSettings,
+    keys=KEYS,
     # terraform-provider-vault ForceNew attributes; a mount's path is remounted in place.
-    replace_on={
-        "pulumi:providers:vault": ("address", "namespace"),
-        "vault:index/mount:Mount": ("type", "local", "sealWrap", "externalEntropyAccess"),
-        "vault:index/policy:Policy": ("name",),
-        "vault:kv/secretBackendV2:SecretBackendV2": ("mount",),
-        "vault:index/authBackend:AuthBackend": ("type", "path", "local"),
-        "vault:kubernetes/authBackendConfig:AuthBackendConfig": ("backend",),
-        "vault:kubernetes/authBackendRole:AuthBackendRole": ("backend", "roleName"),
-        "vault:index/audit:Audit": ("type", "path", "local", "options", "description"),  # no update at all
-    },
-    value_types={"vault:index/mount:Mount": "unmounts the KV engine and destroys every value in it"},
-    grant_types=(
-        "vault:index/policy:Policy",
-        "vault:kubernetes/authBackendConfig:AuthBackendConfig",
-        "vault:kubernetes/authBackendRole:AuthBackendRole",
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
-    ),
-    access_documents=_access_documents,
-    value_age=_value_age,
-    value_presence=_value_presence,
-    credentials=_credentials,
-    ci_inputs=("vault-addr", "vault-jwt-role"),
-    stamp_metadata=_stamp_metadata,
-    workspace=_workspace,
-    unique_on={
-        "vault:index/audit:Audit": ("path",),
-        "vault:index/mount:Mount": ("path",),
-        "vault:index/authBackend:AuthBackend": ("path",),
-        "vault:index/policy:Policy": ("name",),
-        "vault:kubernetes/authBackendRole:AuthBackendRole": ("backend", "roleName"),
+    resources={
+        "pulumi:providers:vault": Facts(("address", "namespace")),
+        "vault:index/mount:Mount": Facts(
+            ("type", "local", "sealWrap", "externalEntropyAccess"),
+            data_loss="unmounts the KV engine and destroys every value in it",
+            unique_on=("path",),
+        ),
+        "vault:index/policy:Policy": Facts(("name",), grant=True, unique_on=("name",)),
+        "vault:kv/secretBackendV2:SecretBackendV2": Facts(("mount",)),
+        "vault:index/authBackend:AuthBackend": Facts(("type", "path", "local"), unique_on=("path",)),
+        "vault:kubernetes/authBackendConfig:AuthBackendConfig": Facts(("backend",), grant=True),
+        "vault:kubernetes/authBackendRole:AuthBackendRole": Facts(("backend", "roleName"), grant=True, unique_on=("backend", "roleName")),
+        "vault:index/audit:Audit": Facts(("type", "path", "local", "options", "description"), unique_on=("path",)),  # no update at all
+        # ESO's system:auth-delegator binding (components/vault): Vault's TokenReview needs it before the store validates.
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": Facts((*K8S_IDENTITY, "roleRef"), grant=True),
     },
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field, model_validator
 
 from infra.durations import go_duration_seconds
@@ -207,7 +209,7 @@ class VaultSettings(BackendSettings):
         server = self.server
         claims = [
             # Each cluster needs its own Kubernetes auth method (its host, CA, reviewer).
-            Claim("vaultAuthMount", f"vault-auth/{server}/{self.auth_mount}", self.auth_mount, "an auth mount of this environment's own on a shared server"),
+            Claim("vaultAuthMount", f"vault-auth/{server}/{self.auth_mount}", self.auth_mount, "an auth mount of this environment's own on a shared server", path=True),
             # Two auth mounts (on one server or two) reviewing tokens against one API server let
             # that cluster's ESO log in as both environments, as one OIDC issuer would on AWS.
             Claim("vaultKubernetesHost", f"vault-reviewed-cluster/{self.reviewed_cluster}", self.kubernetes_host or "", "the API server of this environment's own cluster"),
@@ -221,9 +223,24 @@ class VaultSettings(BackendSettings):
                 self.kv_mount,
                 "a KV mount of this environment's own on a shared server, or vaultAdoptKvMount: true on one no stack owns",
                 shared=self.adopt_kv_mount,
+                # Vault routes a path to the mount containing it: an adopted path inside another
+                # environment's mount is that mount, and a mount inside another is refused.
+                path=True,
             )
         )
+        # One CA signs one cluster's API server certificate: two names for the API server (the
+        # cluster-local one and the external one) with a CA in common are one cluster.
+        for ca in self.kubernetes_ca_fingerprints:
+            claims.append(Claim("vaultKubernetesCaCert", f"kubernetes-ca/{ca}", self.kubernetes_host or "", "the CA of this environment's own cluster"))
         return claims
+
+    @property
+    def kubernetes_ca_fingerprints(self) -> list[str]:
+        """SHA-256 of each CA certificate's DER: the cluster's identity however the PEM is laid out."""
+        if not self.kubernetes_ca_cert:
+            return []
+        certificates = x509.load_pem_x509_certificates(self.kubernetes_ca_cert.encode("ascii"))
+        return sorted({hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest() for c in certificates})
 
     @property
     def token_ttl_seconds(self) -> int:
