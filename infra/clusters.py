@@ -37,7 +37,7 @@ from pydantic import BeforeValidator
 from infra import separation
 from infra.fields import PROJECT, ConfigError, quote, quote_key, reject
 from infra.separation import Claim
-from infra.stackfiles import encode_value
+from infra.stackfiles import encode_value, project_defaults
 
 if TYPE_CHECKING:
     from infra.config import CommonSettings
@@ -168,6 +168,10 @@ def resolve(raw: Mapping[str, Any], common: CommonSettings, backend: BackendSett
                     "every other key is the environment's, set at the top level)"
                 )
         merged = {**base, **{k: _encode(v) for k, v in entry.items() if k != READ_REGION}}
+        if index:
+            # Keys of the primary region alone are judged there (the top level), never against this cluster's.
+            defaults = project_defaults()
+            merged.update({key: defaults[f"{PROJECT}:{key}"] for key in type(backend).primary_keys if f"{PROJECT}:{key}" in defaults})
         try:
             c_common = type(common).parse(merged)
             c_backend = type(backend).parse(merged)

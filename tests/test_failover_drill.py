@@ -37,6 +37,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import stackfiles
 from stacktools import plandiff
 from tests.iam_eval import ALLOW, Request, evaluate, kms
@@ -45,8 +46,8 @@ from tests.support import MULTI_CLUSTER, render
 
 EXAMPLE = MULTI_CLUSTER["multi-region-production"]
 TIMEOUTS = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
-EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
-STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+EXTERNAL_SECRET = EXTERNAL_SECRET_TYPE
+STORE = CLUSTER_SECRET_STORE_TYPE
 
 
 class _RegionFence(BaseHTTPRequestHandler):

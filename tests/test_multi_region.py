@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import stackfiles
 from infra.catalog import CATALOG
 from infra.config import check_separation, from_stack_file
@@ -21,10 +22,11 @@ from stacktools import plan as plan_cmd
 from stacktools import plandiff
 from tests.iam_eval import ALLOW, Request, evaluate, kms
 from tests.support import MULTI_CLUSTER, render, run_main
+from tests.test_authority import cluster_ca
 
 EXAMPLE = MULTI_CLUSTER["multi-region-production"]
-STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
-EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+STORE = CLUSTER_SECRET_STORE_TYPE
+EXTERNAL_SECRET = EXTERNAL_SECRET_TYPE
 RELEASE = "kubernetes:helm.sh/v3:Release"
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -355,7 +357,8 @@ def test_vault_one_auth_mount_per_cluster_each_reviewing_its_own_cluster(tmp_pat
         "kubeContext": "aragora-production-west",
         "vaultAddress": "https://vault-west.production.example.com:8200",
         "vaultKubernetesHost": "https://west.k8s.example.com:6443",
-        "vaultKubernetesCaCert": base[f"{P}vaultKubernetesCaCert"],
+        # Its own cluster, its own CA: one CA is one cluster (infra.separation).
+        "vaultKubernetesCaCert": cluster_ca("aragora-production-west"),
         "vaultAuthMount": "kubernetes-west",
     }
     plan = render("production", _example("vault", {"home": {}, "west": west}, tmp_path))
@@ -369,8 +372,12 @@ def test_vault_one_auth_mount_per_cluster_each_reviewing_its_own_cluster(tmp_pat
         assert store["inputs"]["spec"]["provider"]["vault"]["auth"]["kubernetes"]["mountPath"] == mount
         # The reviewer's TokenReview rights are granted in the cluster it reviews.
         assert len(_through(plan, provider, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")) == 1
-    # Two clusters reviewed through one auth mount, or one API server reviewed twice, are one cluster twice.
-    for key, value in (("vaultAuthMount", base[f"{P}vaultAuthMount"]), ("vaultKubernetesHost", base[f"{P}vaultKubernetesHost"])):
+    # Two clusters reviewed through one auth mount, one API server reviewed twice, or one CA, are one cluster twice.
+    for key, value in (
+        ("vaultAuthMount", base[f"{P}vaultAuthMount"]),
+        ("vaultKubernetesHost", base[f"{P}vaultKubernetesHost"]),
+        ("vaultKubernetesCaCert", base[f"{P}vaultKubernetesCaCert"]),
+    ):
         same = {**west, "vaultAddress": base[f"{P}vaultAddress"], key: value}
         with pytest.raises(ConfigError, match=rf"^aragora-secrets:clusters\.west\.{key}: .* is also cluster home's"):
             from_stack_file("production", _example("vault", {"home": {}, "west": same}, tmp_path))
@@ -414,13 +421,13 @@ def test_a_neighbours_cluster_reviewed_by_vault_is_refused_per_cluster(tmp_path)
     west = {
         "kubeContext": "aragora-production-west",
         "vaultKubernetesHost": "https://west.k8s.example.com:6443",
-        "vaultKubernetesCaCert": production[f"{P}vaultKubernetesCaCert"],
+        "vaultKubernetesCaCert": cluster_ca("aragora-production-west"),
         "vaultAuthMount": "kubernetes-west",
     }
     _write(tmp_path, {**production, f"{P}clusters": {"home": {}, "west": west}}, "production")
     # Staging's second cluster is reviewed against production's west API server (spelt differently).
     far = {"kubeContext": "aragora-staging-far", "vaultKubernetesHost": "https://WEST.k8s.example.com.:6443/",
-           "vaultKubernetesCaCert": staging[f"{P}vaultKubernetesCaCert"], "vaultAuthMount": "kubernetes-far"}
+           "vaultKubernetesCaCert": cluster_ca("aragora-staging-far"), "vaultAuthMount": "kubernetes-far"}
     _write(tmp_path, {**staging, f"{P}clusters": {"home": {}, "far": far}}, "staging")
     with pytest.raises(ConfigError, match=r"^aragora-secrets:clusters\.far\.vaultKubernetesHost: .* is also stack production's"):
         check_separation(from_stack_file("staging", tmp_path / "Pulumi.staging.yaml"), tmp_path)

@@ -168,11 +168,15 @@ def declare(
 
 
 def _eso_cluster(cluster: Cluster, provider: aws.Provider) -> AwsEsoCluster:
-    trust = cluster.backend.trust
+    b = cluster.backend
+    trust = b.trust
     return AwsEsoCluster(
         name=cluster.name,
         eso=cluster.common.eso_account,
         oidc_provider_arn=trust.oidc_provider_arn if isinstance(trust, Irsa) else None,
-        pod_identity_cluster_arn=cluster.backend.eks_cluster_arn if isinstance(trust, PodIdentity) else None,
+        # As EKS tags a Pod Identity session with it (``eks-cluster-arn``).
+        pod_identity_cluster_arn=f"arn:{b.partition}:eks:{b.region}:{b.account_id}:cluster/{trust.cluster_name}"
+        if isinstance(trust, PodIdentity)
+        else None,
         provider=provider,
     )

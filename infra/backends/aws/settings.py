@@ -110,6 +110,7 @@ class PodIdentity:
 class AwsSettings(BackendSettings):
     name: ClassVar[str] = "aws"
     store_name: ClassVar[str] = "aws-secrets-manager"
+    primary_keys: ClassVar[tuple[str, ...]] = ("awsRotationLambdaArns",)
 
     region: text(REGION, "an AWS region, e.g. us-east-1, eu-west-2", optional=True) = Field(alias="awsRegion")
     account_id: text(r"[0-9]{12}", "an AWS account id, 12 digits", optional=True) = Field(alias="awsAccountId")
