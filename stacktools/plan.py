@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="write resources.json, outputs.json, cost.json, manifests/, policies/, graph.dot to DIR"
     )
     parser.add_argument("--diff", type=Path, metavar="BASE_DIR", help="show changes against an earlier --out directory")
-    parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext and exit (CI)")
+    parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext (one line per cluster, home first) and exit (CI)")
     args = parser.parse_args(argv)
     args.stack = args.stack or (stack_of(args.config_file) if args.config_file else None)
     if not args.stack and args.config_file:
@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(cfg.common.kube_context)
+        # One line per cluster, home first: a single-cluster stack prints its one context, as always.
+        for context in [c.common.kube_context for c in cfg.clusters] or [cfg.common.kube_context]:
+            print(context)
         return 0
     try:
         if args.out is not None and (args.out.exists() or args.out.is_symlink()) and not args.out.is_dir():

@@ -8,6 +8,8 @@ written the way a user would write it.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -453,3 +455,53 @@ def test_dropping_a_region_never_schedules_its_keys_deletion_the_protection_refu
     assert all("protected" in line for line in plandiff.render_text(change).splitlines() if line.startswith(f"- {KEY}"))
     # The primary's key is untouched.
     assert not [c for c in change.update if c.type == KEY]
+
+
+# --- CI finds every cluster (.github/scripts/kubeconfig.sh reads --print-kube-context) -----------------------
+
+KUBECONFIG_SH = Path(__file__).resolve().parent.parent / ".github" / "scripts" / "kubeconfig.sh"
+
+
+def test_print_kube_context_prints_every_clusters_context_home_first():
+    result = run_main(plan_cmd.main, ["--print-kube-context", "--config-file", str(EXAMPLE)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [c["kubeContext"] for c in _clusters().values()]
+
+
+def _kubeconfig_sh(tmp_path: Path, contexts: list[str], **env: str):
+    """kubeconfig.sh as CI runs it, with aws, gcloud and kubectl (and the stack's context list) recorded."""
+    calls = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    bin_dir.mkdir()
+    fake_python = tmp_path / ".venv" / "bin" / "python"
+    fake_python.write_text("#!/bin/sh\nprintf '%s\\n' " + " ".join(f"'{c}'" for c in contexts) + "\n")
+    for tool in ("aws", "gcloud", "kubectl"):
+        (bin_dir / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\necho current\n')
+    for f in (fake_python, *bin_dir.iterdir()):
+        f.chmod(0o755)
+    result = subprocess.run(
+        [shutil.which("bash") or "/bin/bash", str(KUBECONFIG_SH)], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "STACK": "production", **env},
+    )
+    return result, (calls.read_text().splitlines() if calls.exists() else [])
+
+
+def test_ci_gets_a_context_for_every_cluster_named_by_its_eks_arn_or_gke_name(tmp_path):
+    arn = "arn:aws:eks:us-west-2:444455556666:cluster/aragora-west"
+    gke = "gke_aragora-prod_europe-west1_aragora-eu"
+    result, calls = _kubeconfig_sh(tmp_path, ["aragora-production", arn, gke], EKS_CLUSTER_NAME="aragora-east", AWS_REGION="us-east-1")
+    assert result.returncode == 0, result.stderr
+    assert calls == [
+        "aws eks update-kubeconfig --name aragora-east --region us-east-1 --alias aragora-production",
+        f"aws eks update-kubeconfig --name aragora-west --region us-west-2 --alias {arn}",
+        "gcloud container clusters get-credentials aragora-eu --location europe-west1 --project aragora-prod",
+    ]
+
+
+def test_ci_refuses_a_further_cluster_whose_context_names_no_cluster(tmp_path):
+    result, calls = _kubeconfig_sh(tmp_path, ["aragora-production", "aragora-production-west"], EKS_CLUSTER_NAME="aragora-east", AWS_REGION="us-east-1")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "aragora-production-west" in line and "EKS cluster ARN" in line
+    assert len(calls) == 1  # the home cluster only
