@@ -505,3 +505,30 @@ def test_ci_refuses_a_further_cluster_whose_context_names_no_cluster(tmp_path):
     (line,) = result.stderr.strip().splitlines()
     assert "aragora-production-west" in line and "EKS cluster ARN" in line
     assert len(calls) == 1  # the home cluster only
+
+
+def test_with_pod_identity_the_role_trusts_each_clusters_own_eks_arn_and_each_cluster_gets_its_association(tmp_path):
+    config = _config(EXAMPLE)
+    config[f"{P}awsIdentity"] = "pod-identity"
+    config[f"{P}awsEksClusterName"] = "aragora-east"
+    config[f"{P}clusters"] = {name: dict(entry or {}) for name, entry in config[f"{P}clusters"].items()}
+    home, *others = config[f"{P}clusters"]
+    for name in others:
+        config[f"{P}clusters"][name]["awsEksClusterName"] = f"aragora-{name}"
+    plan = render("production", _write(tmp_path, config))
+    account = config[f"{P}awsAccountId"]
+    expected = {
+        f"arn:aws:eks:{keys['awsRegion']}:{account}:cluster/{'aragora-east' if name == home else f'aragora-{name}'}"
+        for name, keys in _clusters(_write(tmp_path, config)).items()
+    }
+    statements = json.loads(plan.one("aws:iam/role:Role")["inputs"]["assumeRolePolicy"])["Statement"]
+    trusted = {s["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] for s in statements}
+    assert trusted == expected and len(expected) == len(config[f"{P}clusters"])
+    for s in statements:
+        assert s["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert s["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == "external-secrets"
+    # One association per cluster, each declared in its cluster's region.
+    associations = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert {(a["inputs"]["clusterName"], _region(plan, a)) for a in associations} == {
+        (arn.rsplit("/", 1)[1], arn.split(":")[3]) for arn in expected
+    }
