@@ -30,6 +30,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from components import eso_values
 from components.service_account import ServiceAccount
 from infra import backends, separation, stackfiles
+from infra import clusters as multi
 from infra.backends import BackendName
 from infra.durations import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, REFRESH_BOUNDS
 from infra.fields import (
@@ -182,6 +183,8 @@ class CommonSettings(Settings):
     grafana_dashboard: Flag = Field(alias="grafanaDashboard")
     drift_check: choice(DriftCheck) = Field(alias="driftCheck")
     deploy_wave: integer(1, 9, "CI deploys lower waves first") = Field(alias="deployWave")
+    # Many clusters per environment: each entry is parsed by infra.clusters (this is only its shape).
+    clusters: multi.cluster_map() = Field(alias="clusters")
 
     @model_validator(mode="after")
     def _eso_owner(self) -> CommonSettings:
@@ -238,6 +241,8 @@ class StackConfig:
     common: CommonSettings
     backend: BackendSettings
     """The selected backend's settings (``AwsSettings``, ``VaultSettings``, ...)."""
+    clusters: tuple[multi.Cluster, ...] = ()
+    """Every cluster of the environment, home first (``infra.clusters``); one when ``clusters`` is unset."""
 
 
 def declared_keys() -> tuple[str, ...]:
@@ -269,11 +274,16 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     """Turn raw ``{key: value}`` config (project namespace stripped, values as the CLI passes them) into settings."""
     _check_environment(stack)
     _check_keys(raw)
-    common = CommonSettings.parse(dict(raw))
-    _check_other_backends(raw, common.backend.value)
-    backend = backends.load(common.backend.value).settings.parse(dict(raw))
-    backend.check_kube_context(common.kube_context)
-    return StackConfig(environment=stack, common=common, backend=backend)
+    # The first of several clusters may spell the top-level per-cluster keys (infra.clusters).
+    raw, named = multi.lift_home(raw)
+    try:
+        common = CommonSettings.parse(dict(raw))
+        _check_other_backends(raw, common.backend.value)
+        backend = backends.load(common.backend.value).settings.parse(dict(raw))
+        backend.check_kube_context(common.kube_context)
+    except ConfigError as err:
+        raise named(err) from None
+    return StackConfig(environment=stack, common=common, backend=backend, clusters=multi.resolve(raw, common, backend))
 
 
 def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
@@ -293,13 +303,15 @@ def _check_other_backends(raw: Mapping[str, Any], selected: str) -> None:
 
 def check_against_catalog(cfg: StackConfig, secrets: Catalog) -> None:
     """What can only be judged with the catalog (its app namespace, its groups), before anything is declared."""
-    namespace = cfg.common.eso_account.namespace
-    if namespace == secrets.app.namespace:
-        reject(
-            "esoServiceAccount",
-            cfg.common.eso_service_account,
-            f"is in the app's namespace {namespace}, whose pods receive the Secrets (allowed: an account in ESO's own namespace)",
-        )
+    # Every cluster's ESO account (the home cluster's is the top level's).
+    for key, common in [("esoServiceAccount", cfg.common)] + [(c.key("esoServiceAccount"), c.common) for c in cfg.clusters if not c.home]:
+        namespace = common.eso_account.namespace
+        if namespace == secrets.app.namespace:
+            reject(
+                key,
+                common.eso_service_account,
+                f"is in the app's namespace {namespace}, whose pods receive the Secrets (allowed: an account in ESO's own namespace)",
+            )
     cfg.backend.check_catalog(cfg.environment, secrets)
 
 
@@ -316,6 +328,8 @@ def from_stack_file(stack: str, config_file: Path | None = None) -> StackConfig:
 
 def claims(cfg: StackConfig) -> list[Claim]:
     """What this stack must own alone among the project's stacks."""
+    if cfg.clusters:
+        return multi.claims(cfg.clusters)
     context = cfg.common.kube_context
     return [Claim("kubeContext", separation.context_claim(context), context, "a context of this environment's own cluster"), *cfg.backend.exclusive()]
 

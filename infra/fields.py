@@ -193,10 +193,18 @@ class BackendSettings(Settings):
     """The ``backend`` config value that selects this backend."""
     store_name: ClassVar[str]
     """Name of the ClusterSecretStore the ExternalSecrets reference."""
+    primary_keys: ClassVar[tuple[str, ...]] = ()
+    """Environment keys judged against the primary region alone (``infra.clusters``): a cluster in another
+    region does not read them, so they are not judged against its region (AWS: the rotation Lambdas,
+    which Secrets Manager invokes in the primary region, where rotation stays)."""
 
     def exclusive(self) -> list[Claim]:
         """What no other environment of the project may also use (``infra.separation``)."""
         return []
+
+    def check_cluster(self, primary: BackendSettings) -> None:
+        """Refuse, with ``reject``, what this backend cannot serve in one more cluster of the
+        environment (``infra.clusters``): ``self`` is that cluster's settings, ``primary`` the top level's."""
 
     def check_catalog(self, environment: str, secrets: Catalog) -> None:
         """Refuse, with ``reject``, what only the catalog can show wrong (e.g. a group it does not have, a

@@ -125,6 +125,8 @@ class Estimate:
     undecided: tuple[str, ...] = ()
     """Types the plan declares that have no price decision in the sheet."""
     not_counted: Mapping[str, str] = field(default_factory=dict)
+    placement: Mapping[str, Any] | None = None
+    """Several regions or clusters (``clusters``): what each region bills and each cluster calls."""
 
     @property
     def calls(self) -> float:
@@ -165,7 +167,7 @@ class Estimate:
             "notCounted": dict(self.not_counted),
             "pricesRead": self.read[0] if self.read else None,
             "priceSources": list(self.source),
-        }
+        } | (dict(self.placement) if self.placement else {})
 
 
 def _json_quantity(quantity: float) -> int | float:
@@ -235,7 +237,55 @@ def estimate(resources: list[dict[str, Any]], backend: str, sheets: Mapping[str,
         free=tuple(free),
         undecided=tuple(undecided),
         not_counted=dict(sheet["not_counted"]),
+        placement=placement(resources, table, sheet),
     )
+
+
+def placement(resources: list[dict[str, Any]], table: Mapping[str, Facts], sheet: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``byRegion`` (each billed resource in its provider's region, each of its ``replicas`` in that
+    replica's region: what the resource bills more per replica) and ``byCluster`` (each cluster's
+    provider calls, by kubeContext); None for one region and one cluster, whose cost.json is unchanged."""
+    providers = {r["urn"]: r["inputs"] for r in resources if r["type"].startswith("pulumi:providers:")}
+
+    def provider_of(r: Mapping[str, Any]) -> Mapping[str, Any]:
+        return providers.get(str(r.get("provider") or "").rsplit("::", 1)[0], {})
+
+    regions: dict[str, dict[str, float]] = {}
+
+    def add(region: str, units: Mapping[str, float]) -> None:
+        for unit, quantity in units.items():
+            regions.setdefault(region, {})[unit] = regions.get(region, {}).get(unit, 0.0) + quantity
+
+    for r in resources:
+        bills = table[r["type"]].billed if r["type"] in table else None
+        if bills is None:
+            continue
+        total = bills(r["inputs"], resources)
+        replicas = [x["region"] for x in r["inputs"].get("replicas") or [] if isinstance(x, Mapping) and x.get("region")]
+        alone = bills({**r["inputs"], "replicas": []}, resources) if replicas else total
+        add(str(provider_of(r).get("region") or "global"), alone)
+        for region in replicas:
+            add(region, {unit: (q - alone.get(unit, 0.0)) / len(replicas) for unit, q in total.items()})
+    clusters: dict[str, float] = {}
+    calling = _calls_of(table)
+    for r in resources:
+        if r["type"] in calling:
+            context = str(provider_of(r).get("context") or "")
+            clusters[context] = clusters.get(context, 0.0) + sum(x.calls for x in refreshes([r], table))
+    if len(regions) <= 1 and len(clusters) <= 1:
+        return None
+
+    def priced(unit: str, quantity: float) -> dict[str, Any]:
+        price = sheet["units"].get(unit) or {}
+        cost = quantity / price.get("per", 1) * (price.get("price") or 0.0)
+        return {"quantity": round(quantity, 2), "cost": round(cost, 2)}
+
+    return {
+        "byRegion": {region: {unit: priced(unit, q) for unit, q in sorted(units.items())} for region, units in sorted(regions.items())},
+        "byCluster": {context: {"providerCallsPerMonth": round(calls)} for context, calls in sorted(clusters.items())},
+    }
+
+
 
 
 def _quantity(value: float) -> str:

@@ -72,6 +72,8 @@ PREREQUISITE_FRESHNESS = "10m"
 MAX_STACK_NAME = 42
 DRIFT_SUFFIX = "-drift"
 KUBECONFIG_DIR = "/var/run/aragora-secrets/kube"
+KUBE_CONTEXTS = f"{PROJECT}/kube-contexts"
+"""Annotation of a stack with several clusters: the contexts its kubeconfig Secret must hold, home first."""
 PLACEHOLDER_REPO = "https://git.example.com/platform/aragora-secrets.git"
 ACCESS_TOKEN_SECRET = "pulumi-api-secret"
 SELF_MANAGED_SCHEMES = ("s3://", "gs://", "azblob://")
@@ -226,21 +228,34 @@ def manifests(cfg: StackConfig, every: Sequence[StackConfig], source: Source, st
         # Checked only against a stack whose last deploy succeeded, and again right after each deploy.
         "prerequisites": [{"name": name}],
     }
+    # A stack with several clusters (``clusters``) applies into each through its own context, all read
+    # from the one kubeconfig Secret: the Stack names them, for whoever writes that Secret.
+    contexts = kube_contexts(cfg)
+    annotations = {KUBE_CONTEXTS: ",".join(contexts)} if len(contexts) > 1 else {}
     return [
         service_account,
         binding,
-        _stack(name, namespace, {**labels, f"{PROJECT}/role": "deploy"}, deploy),
-        _stack(drift_name(cfg.environment), namespace, {**labels, f"{PROJECT}/role": "drift"}, drift),
+        _stack(name, namespace, {**labels, f"{PROJECT}/role": "deploy"}, deploy, annotations),
+        _stack(drift_name(cfg.environment), namespace, {**labels, f"{PROJECT}/role": "drift"}, drift, annotations),
     ]
 
 
-def _stack(name: str, namespace: str, labels: dict[str, str], spec: dict[str, Any]) -> dict:
-    return {"apiVersion": "pulumi.com/v1", "kind": "Stack", "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
+def kube_contexts(cfg: StackConfig) -> list[str]:
+    """The contexts a stack's workspace needs in its kubeconfig: each cluster's, home first."""
+    return [c.common.kube_context for c in cfg.clusters] or [cfg.common.kube_context]
+
+
+def _stack(name: str, namespace: str, labels: dict[str, str], spec: dict[str, Any], annotations: Mapping[str, str] | None = None) -> dict:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"apiVersion": "pulumi.com/v1", "kind": "Stack", "metadata": metadata, "spec": spec}
 
 
 def _common_spec(cfg: StackConfig, name: str, workspace_env: Mapping[str, str], source: Source, state: State) -> dict[str, Any]:
     env = [{"name": k, "value": v} for k, v in sorted(workspace_env.items())]
-    # The program reads KUBECONFIG when kubeconfig is unset; the file's context is the stack's kubeContext.
+    # The program reads KUBECONFIG when kubeconfig is unset; the file's context is the stack's kubeContext
+    # (one context per cluster for a stack with clusters).
     env.append({"name": "KUBECONFIG", "value": f"{KUBECONFIG_DIR}/config"})
     spec: dict[str, Any] = {
         "stack": f"{state.org}/{cfg.environment}" if state.cloud else cfg.environment,
@@ -524,6 +539,11 @@ def main(argv: list[str] | None = None) -> int:
             check_names(cfg)
         for cfg in every:
             check_separation(cfg, ROOT)
+            if len(kube_contexts(cfg)) > 1:
+                notes.append(
+                    f"note: {names(cfg.environment)}-kubeconfig must hold a context for every cluster of stack "
+                    f"{cfg.environment}: {', '.join(kube_contexts(cfg))} (docs/operator.md)"
+                )
         files = write(args.out, every, source, states, namespace)
     except (OptionError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -7,8 +7,9 @@ What to touch comes from the catalog's sync classes (which Secret each class
 writes, whether a force-sync is safe for it, whether it must be synced) and
 from the stack's outputs (``pulumi stack output --json``) when the Pulumi CLI
 can read them; without the CLI, from the same catalog and the selected
-backend's store name. Every kubectl call names the stack's context, so an
-operator's current context never matters, and every call is bounded
+backend's store name. A stack with several clusters (``clusters``) is acted
+on in each, through each cluster's own context, home first. Every kubectl call
+names the cluster's context, so an operator's current context never matters, and every call is bounded
 (``--request-timeout`` per request, the tool's deadline in all). ``verify``
 checks that every target Secret holds every catalog key of its sync class,
 non-empty; with ``--backend`` it also reads the backend through the reader
@@ -79,25 +80,40 @@ def _pulumi_outputs(stack: str, deadline: Deadline) -> dict | None:
 
 
 def resolve(stack: str, config_file: Path | None = None, secrets: catalog.Catalog = catalog.CATALOG, *, deadline: Deadline | None = None) -> Target:
-    """Names from the deployed stack's outputs when readable, else from the catalog."""
+    """Names from the deployed stack's outputs when readable, else from the catalog (its home cluster's context)."""
+    return resolve_all(stack, config_file, secrets, deadline=deadline)[0]
+
+
+def resolve_all(
+    stack: str, config_file: Path | None = None, secrets: catalog.Catalog = catalog.CATALOG, *, deadline: Deadline | None = None
+) -> list[Target]:
+    """One target per cluster of the stack (``clusters``), home first: each cluster's own kubeContext, and the
+    names every cluster shares (each has its own store and ExternalSecrets under the same names, infra.stack)."""
     cfg = from_stack_file(stack, config_file)
+    contexts = [c.common.kube_context for c in cfg.clusters] or [cfg.common.kube_context]
     outputs = _pulumi_outputs(stack, deadline or Deadline(DEFAULT_DEADLINE_SECONDS))
     if outputs and "syncClasses" in outputs:
         by_name = {s.name: s for s in catalog.SYNC_CLASSES}
-        return Target(
-            cfg.common.kube_context,
-            outputs["appNamespace"],
-            outputs["storeName"],
-            {es: by_name[sync] for es, sync in outputs["syncClasses"].items()},
-            "pulumi stack output",
+        return [
+            Target(
+                context,
+                outputs["appNamespace"],
+                outputs["storeName"],
+                {es: by_name[sync] for es, sync in outputs["syncClasses"].items()},
+                "pulumi stack output",
+            )
+            for context in contexts
+        ]
+    return [
+        Target(
+            context,
+            secrets.app.namespace,
+            cfg.backend.store_name,
+            {secrets.target_secret(sync): sync for sync in secrets.by_sync_class},
+            "the catalog (no readable stack outputs)",
         )
-    return Target(
-        cfg.common.kube_context,
-        secrets.app.namespace,
-        cfg.backend.store_name,
-        {secrets.target_secret(sync): sync for sync in secrets.by_sync_class},
-        "the catalog (no readable stack outputs)",
-    )
+        for context in contexts
+    ]
 
 
 REQUEST_TIMEOUT_SECONDS = 10
@@ -221,12 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         deadline = cli.deadline(args)
-        target = resolve(args.stack, args.config_file, deadline=deadline)
-        print(f"stack {args.stack}: context {target.context}, namespace {target.namespace} (names from {target.source})", flush=True)
-        if args.action == "force-sync":
-            return force_sync(target, args.restart, Kubectl(target.context, deadline))
-        readings = _backend(args, deadline) if args.backend else None
-        return verify(target, Kubectl(target.context, deadline), readings=readings)
+        targets = resolve_all(args.stack, args.config_file, deadline=deadline)
+        readings = _backend(args, deadline) if args.backend and args.action == "verify" else None
+        # Every cluster of the stack, each through its own context; a finding in any is the tool's.
+        status = OK
+        for target in targets:
+            print(f"stack {args.stack}: context {target.context}, namespace {target.namespace} (names from {target.source})", flush=True)
+            if args.action == "force-sync":
+                status = max(status, force_sync(target, args.restart, Kubectl(target.context, deadline)))
+            else:
+                status = max(status, verify(target, Kubectl(target.context, deadline), readings=readings))
+        return status
     except (ConfigError, OpsError, Unreachable, DeadlineExceeded, ValueError) as err:
         return cli.error(str(err))
 

@@ -104,6 +104,21 @@ def estimate_of(plan: Plan) -> cost.Estimate:
     return cost.estimate(plan.resources, plan.outputs["backend"])
 
 
+def _manifest_dirs(plan: Plan, manifests: Path):
+    """Where a Kubernetes object's manifest goes: ``manifests/``, or with several clusters
+    (``clusters``) ``manifests/<kubeContext>/``, so one cluster's objects never overwrite another's."""
+    contexts = {r["urn"]: str(r["inputs"].get("context") or "") for r in plan.of_type("pulumi:providers:kubernetes")}
+    if len(contexts) <= 1:
+        return lambda r: manifests
+
+    def where(r: dict) -> Path:
+        directory = manifests / contexts.get(str(r.get("provider") or "").rsplit("::", 1)[0], "").replace("/", "_")
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    return where
+
+
 def write(plan: Plan, out: Path) -> str | None:
     """Write every plan file to ``out``; returns a note when graph.svg could not be drawn."""
     (out / "manifests").mkdir(parents=True, exist_ok=True)
@@ -111,9 +126,10 @@ def write(plan: Plan, out: Path) -> str | None:
     (out / "resources.json").write_text(json.dumps(plan.resources, indent=2, sort_keys=True) + "\n")
     (out / "outputs.json").write_text(json.dumps(plan.outputs, indent=2, sort_keys=True) + "\n")
     (out / "cost.json").write_text(json.dumps(estimate_of(plan).to_json(), indent=2, sort_keys=True) + "\n")
+    where = _manifest_dirs(plan, out / "manifests")
     for r in plan.k8s_objects():
         m = _manifest(r)
-        (out / "manifests" / _manifest_filename(m)).write_text(yaml.safe_dump(m, sort_keys=False))
+        (where(r) / _manifest_filename(m)).write_text(yaml.safe_dump(m, sort_keys=False))
     for r in plan.of_type("kubernetes:helm.sh/v3:Release"):
         i = r["inputs"]
         release = {
@@ -123,7 +139,7 @@ def write(plan: Plan, out: Path) -> str | None:
             "namespace": i.get("namespace"),
             "values": _sorted(i.get("values", {})),
         }
-        (out / "manifests" / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
+        (where(r) / f"helm-release-{i.get('name', r['name'])}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
     for fname, text in policy_documents(plan).items():
         (out / "policies" / fname).write_text(text)
     return graph.write(plan.resources, f"{PROJECT}/{plan.stack}", out)
@@ -207,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="write resources.json, outputs.json, cost.json, manifests/, policies/, graph.dot to DIR"
     )
     parser.add_argument("--diff", type=Path, metavar="BASE_DIR", help="show changes against an earlier --out directory")
-    parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext and exit (CI)")
+    parser.add_argument("--print-kube-context", action="store_true", help="print the stack's kubeContext (one line per cluster, home first) and exit (CI)")
     args = parser.parse_args(argv)
     args.stack = args.stack or (stack_of(args.config_file) if args.config_file else None)
     if not args.stack and args.config_file:
@@ -228,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(cfg.common.kube_context)
+        # One line per cluster, home first: a single-cluster stack prints its one context, as always.
+        for context in [c.common.kube_context for c in cfg.clusters] or [cfg.common.kube_context]:
+            print(context)
         return 0
     try:
         if args.out is not None and (args.out.exists() or args.out.is_symlink()) and not args.out.is_dir():

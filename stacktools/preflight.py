@@ -6,7 +6,8 @@ An ESO upgrade bricks the CRDs when an older API version is still *stored*:
 the new chart's CRDs no longer list it, the API server refuses the update,
 and every ExternalSecret becomes unreadable (ESO issues #4665, #4784, #5141).
 This reads ``status.storedVersions`` of every CRD of ESO's API group
-through the stack's own context and refuses while anything but ``v1`` is
+through the stack's own context (each cluster's, for a stack with
+``clusters``) and refuses while anything but ``v1`` is
 stored, printing the migration steps. With ``--new-values`` (the new chart's
 ``helm show values external-secrets --version X``) it also warns about every
 value this stack sets that the new chart no longer has.
@@ -179,13 +180,20 @@ def main(argv: list[str] | None = None) -> int:
         deadline = cli.deadline(args)
         cfg = from_stack_file(args.stack, args.config_file)
         new_values = _new_values(args.new_values) if args.new_values else None
-        kubectl = Kubectl(cfg.common.kube_context, deadline)
-        return _check(cfg, kubectl, new_values)
+        # Every cluster of the stack (``clusters``), home first, each through its own context and with its
+        # own ESO settings; the worst answer is the tool's.
+        status = OK
+        for common in [c.common for c in cfg.clusters] or [cfg.common]:
+            if len(cfg.clusters) > 1:
+                print(f"context {common.kube_context}:", flush=True)
+            status = max(status, _check(common, Kubectl(common.kube_context, deadline), new_values))
+        return status
     except (ConfigError, OpsError, Unreachable, DeadlineExceeded, ValueError) as err:
         return cli.error(str(err))
 
 
-def _check(cfg, kubectl: Kubectl, new_values: dict | None) -> int:
+def _check(common, kubectl: Kubectl, new_values: dict | None) -> int:
+    """One cluster, as ``common`` (that cluster's settings) describes it."""
     result = kubectl("get", "crd", "-o", "json")
     try:
         crds = json.loads(result.stdout or "{}")
@@ -195,11 +203,11 @@ def _check(cfg, kubectl: Kubectl, new_values: dict | None) -> int:
         return cli.error("kubectl get crd: the answer is not a CRD list")
     if absent:
         return cli.error(
-            f"context {cfg.common.kube_context} has no {GROUP} CRD serving v1 for {', '.join(absent)}: "
+            f"context {common.kube_context} has no {GROUP} CRD serving v1 for {', '.join(absent)}: "
             "not a cluster with ESO (the wrong context, or ESO not installed): nothing to check"
         )
-    if cfg.common.eso_install is EsoInstall.EXTERNAL:
-        account = cfg.common.eso_account
+    if common.eso_install is EsoInstall.EXTERNAL:
+        account = common.eso_account
         served = kubectl("get", "--raw", f"/apis/{GROUP}/v1")
         deployments = kubectl("-n", account.namespace, "get", "deploy", "-l", "app.kubernetes.io/name=external-secrets", "-o", "json")
         found = kubectl("-n", account.namespace, "get", "serviceaccount", account.name, "-o", "name")
@@ -207,7 +215,7 @@ def _check(cfg, kubectl: Kubectl, new_values: dict | None) -> int:
             _json(served) if served.returncode == 0 else {},
             _json(deployments) if deployments.returncode == 0 else {},
             found.returncode == 0,
-            cfg.common.eso_chart_version,
+            common.eso_chart_version,
             f"{account.namespace}/{account.name}",
         )
         for problem in problems:
@@ -219,13 +227,13 @@ def _check(cfg, kubectl: Kubectl, new_values: dict | None) -> int:
         from components.eso import helm_values
         from infra.stack import eso_args
 
-        ours = helm_values(eso_args(cfg.common))
+        ours = helm_values(eso_args(common))
         for path in removed_values(ours, new_values):
             print(f"warning: this stack sets `{path}`, which the new chart does not declare: it would be ignored")
     if old:
         for crd, versions in sorted(old.items()):
             print(f"refused: CRD {crd} still stores {', '.join(versions)}")
-        print(MIGRATION.format(ctx=cfg.common.kube_context, group=GROUP))
+        print(MIGRATION.format(ctx=common.kube_context, group=GROUP))
         return FINDING
     print(f"ok: every {GROUP} CRD stores only v1; the chart can be upgraded")
     return OK

@@ -20,7 +20,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -170,14 +170,17 @@ def api_server(**faults) -> Iterator[ApiServer]:
         thread.join(timeout=10)
 
 
-def kubeconfig(path: Path, context: str, server: str) -> Path:
-    """A kubeconfig whose ``context`` points at ``server`` (plain http, a static token)."""
+def kubeconfig(path: Path, context: str | dict[str, str], server: str = "") -> Path:
+    """A kubeconfig whose ``context`` points at ``server`` (plain http, a static token); ``context`` may be a
+    map of several contexts to their servers (one per cluster of a stack)."""
+    servers = context if isinstance(context, dict) else {context: server}
+    clusters = [{"name": f"stub-{i}", "cluster": {"server": url}} for i, url in enumerate(servers.values())]
+    contexts = [{"name": name, "context": {"cluster": f"stub-{i}", "user": "stub"}} for i, name in enumerate(servers)]
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "somewhere-else",
-        "clusters": [{"name": "stub", "cluster": {"server": server}}, {"name": "other", "cluster": {"server": "http://127.0.0.1:1"}}],
+        "clusters": [*clusters, {"name": "other", "cluster": {"server": "http://127.0.0.1:1"}}],
         "users": [{"name": "stub", "user": {"token": "stub-token"}}],
-        "contexts": [{"name": context, "context": {"cluster": "stub", "user": "stub"}},
-                     {"name": "somewhere-else", "context": {"cluster": "other", "user": "stub"}}],
+        "contexts": [*contexts, {"name": "somewhere-else", "context": {"cluster": "other", "user": "stub"}}],
     }))
     return path
 
@@ -197,6 +200,15 @@ def deployed(stack: str, tmp_path: Path, monkeypatch) -> Iterator[ApiServer]:
     """A healthy cluster as ``stack`` deployed it (names from the catalog and its plan): the store and every
     ExternalSecret Ready, every catalog key in every Secret, the CRDs of tests/fixtures/crds-v1-only.json;
     the real kubectl (alone on PATH: no pulumi CLI) pointed at it through KUBECONFIG."""
+    with deployed_clusters(stack, None, tmp_path, monkeypatch) as clusters:
+        (api,) = clusters.values()
+        yield api
+
+
+@contextmanager
+def deployed_clusters(stack: str, config_file: Path | None, tmp_path: Path, monkeypatch) -> Iterator[dict[str, ApiServer]]:
+    """``deployed`` for every cluster of the plan (each Kubernetes provider's context, in the plan's order):
+    one healthy API server per context, all in one KUBECONFIG. Yields ``{context: server}``."""
     from infra import catalog
     from tests.support import render
 
@@ -204,22 +216,25 @@ def deployed(stack: str, tmp_path: Path, monkeypatch) -> Iterator[ApiServer]:
     assert kubectl, "kubectl is missing: `make tools` installs it"
     secrets = catalog.CATALOG
     namespace = secrets.app.namespace
-    plan = render(stack)
+    plan = render(stack, config_file)
+    contexts = [r["inputs"]["context"] for r in plan.resources if r["type"] == "pulumi:providers:kubernetes"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "kubectl").symlink_to(kubectl)
-    with api_server() as api:
+    with ExitStack() as stack_of_servers:
+        servers = {context: stack_of_servers.enter_context(api_server()) for context in contexts}
         monkeypatch.setenv("PATH", str(bin_dir))
-        monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", plan.setting("kubeContext"), api.url)))
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", {c: api.url for c, api in servers.items()})))
         monkeypatch.setenv("KUBECACHEDIR", str(tmp_path / "kube-cache"))
         monkeypatch.setenv("HOME", str(tmp_path))
         store = plan.outputs["storeName"]
-        api.put(f"/apis/{API_VERSION}/clustersecretstores/{store}", ready("ClusterSecretStore", store))
-        for sync, entries in secrets.by_sync_class.items():
-            name = secrets.target_secret(sync)
-            api.put(f"/apis/{API_VERSION}/namespaces/{namespace}/externalsecrets/{name}", ready("ExternalSecret", name, namespace))
-            data = {e.env_var: base64.b64encode(f"planted-{e.env_var}".encode()).decode() for e in entries}
-            api.put(f"/api/v1/namespaces/{namespace}/secrets/{name}", secret(name, namespace, data))
-        for crd in json.loads((Path(__file__).parent / "fixtures" / "crds-v1-only.json").read_text())["items"]:
-            api.put(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}", crd)
-        yield api
+        for api in servers.values():
+            api.put(f"/apis/{API_VERSION}/clustersecretstores/{store}", ready("ClusterSecretStore", store))
+            for sync, entries in secrets.by_sync_class.items():
+                name = secrets.target_secret(sync)
+                api.put(f"/apis/{API_VERSION}/namespaces/{namespace}/externalsecrets/{name}", ready("ExternalSecret", name, namespace))
+                data = {e.env_var: base64.b64encode(f"planted-{e.env_var}".encode()).decode() for e in entries}
+                api.put(f"/api/v1/namespaces/{namespace}/secrets/{name}", secret(name, namespace, data))
+            for crd in json.loads((Path(__file__).parent / "fixtures" / "crds-v1-only.json").read_text())["items"]:
+                api.put(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}", crd)
+        yield servers

@@ -24,6 +24,7 @@ def _statements(document: dict) -> list[dict]:
     return document["Statement"]
 
 
+@pytest.mark.one_cluster
 def test_irsa_trust_accepts_only_the_eso_service_account_of_this_cluster(aws_plan):
     arn = aws_plan.setting("awsOidcProviderArn")
     issuer = arn.split(":oidc-provider/", 1)[1]
@@ -41,6 +42,7 @@ def test_irsa_trust_accepts_only_the_eso_service_account_of_this_cluster(aws_pla
     assert not issuer.startswith("https://")
 
 
+@pytest.mark.one_cluster
 def test_read_policy_allows_only_get_and_describe_on_this_environments_prefix(aws_plan):
     account = aws_plan.setting("awsAccountId")
     region = aws_plan.setting("awsRegion")
@@ -51,6 +53,7 @@ def test_read_policy_allows_only_get_and_describe_on_this_environments_prefix(aw
     assert "Condition" not in read
 
 
+@pytest.mark.one_cluster
 def test_kms_decrypt_is_limited_to_this_key_through_secrets_manager(aws_plan):
     region = aws_plan.setting("awsRegion")
     key_arn = aws_plan.outputs["awsKmsKeyArn"]
@@ -81,6 +84,7 @@ def test_policy_is_attached_to_the_role_it_was_written_for(aws_plan):
     assert attachment["inputs"]["policyArn"].endswith(f":policy/{policy['inputs']['name']}")
 
 
+@pytest.mark.one_cluster
 def test_eso_service_account_is_annotated_with_the_role_it_may_assume(aws_plan):
     release = aws_plan.one("kubernetes:helm.sh/v3:Release")
     annotations = release["inputs"]["values"]["serviceAccount"]["annotations"]
@@ -88,6 +92,7 @@ def test_eso_service_account_is_annotated_with_the_role_it_may_assume(aws_plan):
     assert aws_plan.outputs["awsRoleArn"] == f"arn:aws:iam::{aws_plan.setting('awsAccountId')}:role/aragora-{aws_plan.stack}-eso"
 
 
+@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", AWS_PLANS)
 def test_pod_identity_mode_trusts_eks_pods_scoped_to_the_eso_service_account(name):
     plan = render_named(name, **POD_IDENTITY)
@@ -109,6 +114,7 @@ def test_pod_identity_mode_trusts_eks_pods_scoped_to_the_eso_service_account(nam
     assert association["inputs"]["disableSessionTags"] is False
 
 
+@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", AWS_PLANS)
 def test_pod_identity_store_has_no_auth_block_and_no_irsa_annotation(name):
     plan = render_named(name, **POD_IDENTITY)

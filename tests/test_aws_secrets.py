@@ -38,6 +38,7 @@ def test_secrets_are_encrypted_with_the_stack_key_and_recoverable_for_the_config
         assert r["inputs"]["recoveryWindowInDays"] == int(aws_plan.setting("awsRecoveryWindowDays")) >= 7
 
 
+@pytest.mark.one_cluster
 def test_key_rotates_and_key_and_secrets_are_protected(aws_plan):
     key = aws_plan.one(KEY)
     assert key["inputs"]["enableKeyRotation"] is True
@@ -52,6 +53,7 @@ def test_secrets_are_tagged_with_app_and_environment(aws_plan):
         assert r["inputs"]["tags"]["environment"] == aws_plan.stack
 
 
+@pytest.mark.one_cluster
 def test_aws_provider_refuses_credentials_of_any_other_account(aws_plan):
     provider = aws_plan.one("pulumi:providers:aws")
     assert json.loads(provider["inputs"]["allowedAccountIds"]) == [aws_plan.setting("awsAccountId")]

@@ -72,6 +72,7 @@ def test_a_grown_catalog_syncs_every_value_once_into_its_class_secret_from_its_b
         assert locations <= containers, locations - containers
 
 
+@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", sorted(PLANS))
 def test_a_grown_catalog_grants_read_on_every_location_and_the_store_still_waits_for_every_grant(name):
     stack, config_file = PLANS[name]

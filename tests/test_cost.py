@@ -26,7 +26,8 @@ from infra.durations import HOURS_PER_MONTH, go_duration_seconds
 from infra.fields import PROJECT, ConfigError
 from stacktools import cost
 from stacktools import plan as plan_cmd
-from tests.support import PLANS, ROOT, STACKS, plans_of, render, render_named, run_main
+from tests.support import MULTI_CLUSTER, PLANS, ROOT, STACKS, plans_of, render, render_named, run_main
+from tests.test_authority import cluster_ca
 
 ES = EXTERNAL_SECRET_TYPE
 # The backends with a price sheet (a new one starts without: its types are then reported undecided).
@@ -184,7 +185,29 @@ EXAMPLES: dict[str, Any] = {
     "gcpClusterProjectNumber": "210987654321",
     "gcpDeployerServiceAccount": "aragora-deployer@{gcpProject}.iam.gserviceaccount.com",
     "gcpRotationStart": "2027-01-04T09:00:00Z",
+    "clusters": lambda cfg: {"home": {}, "second": _second_cluster(cfg)},
 }
+
+
+def _second_cluster(cfg: dict[str, str]) -> dict[str, Any]:
+    """A second cluster of the base stack's environment, in its primary region (VPC endpoints are the primary
+    region's alone): its own context and, for each per-cluster key the base sets, an authority of its own."""
+    second: dict[str, Any] = {"kubeContext": f"{cfg['kubeContext']}-second"}
+    if cfg.get("awsOidcProviderArn"):
+        # Another EKS cluster's issuer: the same host, its own 32-character id.
+        second["awsOidcProviderArn"] = re.sub(r"/id/[A-Z0-9]{32}$", "/id/" + "5EC0" * 8, cfg["awsOidcProviderArn"])
+    if cfg.get("awsRegion"):
+        # Its own EKS cluster, should a variant identify clusters by Pod Identity.
+        second["awsEksClusterName"] = EXAMPLES["awsEksClusterName"].format(kubeContext=second["kubeContext"])
+    if cfg.get("vaultKubernetesHost"):
+        second |= {
+            "vaultKubernetesHost": "https://second.k8s.example.com:6443",
+            "vaultKubernetesCaCert": cluster_ca(second["kubeContext"]),
+            "vaultAuthMount": f"{cfg['vaultAuthMount']}-second",
+        }
+    if cfg.get("gcpClusterName"):
+        second["gcpClusterName"] = f"{cfg['gcpClusterName']}-second"
+    return second
 OFF = ("", [], {})
 
 
@@ -281,7 +304,8 @@ def walk(tmp_path_factory):
 
     @cache
     def walked(backend: str):
-        names = sorted(plans_of(backend))
+        # The single-cluster configurations: the walk turns clusters on itself (EXAMPLES), over each of them.
+        names = sorted(n for n in plans_of(backend) if n not in MULTI_CLUSTER)
         assert names, f"backend {backend} has no shipped or example stack: the cost walk cannot reach its types"
         declared = stackfiles.declared_config()
         choices = _choices(backend)

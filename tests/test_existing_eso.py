@@ -84,6 +84,7 @@ def _account_refs(node) -> list[dict]:
     return found
 
 
+@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", list(PLANS))
 def test_the_patch_carries_exactly_the_annotations_the_chart_would_have_set(name):
     managed, external = _pair(name)
@@ -101,6 +102,7 @@ def test_the_patch_carries_exactly_the_annotations_the_chart_would_have_set(name
     assert patch["urn"] in store["depends_on"]
 
 
+@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", list(PLANS))
 def test_store_external_secrets_and_alerts_keep_their_urns_across_the_modes(name):
     managed, external = _pair(name)

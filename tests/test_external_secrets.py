@@ -36,6 +36,7 @@ def _data(es: dict) -> dict[str, dict]:
     return {d["secretKey"]: d["remoteRef"] for d in es["inputs"]["spec"]["data"]}
 
 
+@pytest.mark.one_cluster
 def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(aws_plan):
     store = aws_plan.one(STORE)["inputs"]
     assert store["apiVersion"] == API_VERSION
@@ -49,6 +50,7 @@ def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(a
     }
 
 
+@pytest.mark.one_cluster
 def test_the_store_serves_only_the_app_namespace(any_plan):
     store = any_plan.one(STORE)["inputs"]
     assert store["spec"]["conditions"] == [{"namespaces": [CAT.app.namespace]}]
@@ -60,6 +62,7 @@ def test_the_store_serves_only_the_app_namespace(any_plan):
 SYNC_OF = {CAT.target_secret(s): s for s in CAT.by_sync_class}
 
 
+@pytest.mark.one_cluster
 def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):
     objects = [any_plan.one(STORE)] + [
         es for name, es in _external_secrets(any_plan).items() if SYNC_OF[name].await_ready
@@ -76,12 +79,14 @@ def test_a_missing_optional_value_never_blocks_pulumi_up(any_plan):
     assert annotations["pulumi.com/skipAwait"] == "true"
 
 
+@pytest.mark.one_cluster
 def test_custom_resources_are_created_after_the_operator_release(any_plan):
     release = any_plan.one("kubernetes:helm.sh/v3:Release")["urn"]
     for r in [any_plan.one(STORE), *any_plan.of_type(ES)]:
         assert release in r["depends_on"], r["name"]
 
 
+@pytest.mark.one_cluster
 def test_every_catalog_entry_is_synced_exactly_once(any_plan):
     keys = Counter(k for es in any_plan.of_type(ES) for k in _data(es))
     assert keys == Counter(e.env_var for e in CAT)
@@ -100,6 +105,7 @@ def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(aws_plan):
     assert refs == {e.env_var: {"key": f"{CAT.app.name}/{env}/{e.group}", "property": e.key} for e in CAT}
 
 
+@pytest.mark.one_cluster
 def test_secrets_outlive_their_external_secret_and_a_value_gone_from_the_backend(any_plan):
     store = any_plan.one(STORE)["inputs"]["metadata"]["name"]
     for name, es in _external_secrets(any_plan).items():
@@ -138,11 +144,13 @@ def test_jwt_rotation_is_a_config_change_that_changes_the_external_secret(name):
     assert after["spec"]["target"]["template"]["mergePolicy"] == "Merge"
 
 
+@pytest.mark.one_cluster
 def test_app_namespace_is_declared_and_never_deleted_by_the_stack(any_plan):
     ns = [r for r in any_plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == "aragora"]
     assert len(ns) == 1 and ns[0]["retain_on_delete"] is True
 
 
+@pytest.mark.one_cluster
 def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(any_plan):
     provider = any_plan.one("pulumi:providers:kubernetes")
     assert provider["inputs"]["context"] == any_plan.setting("kubeContext")

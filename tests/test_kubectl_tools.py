@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from components.eso_api import API_VERSION
+from components.eso_api import API_VERSION, GROUP
 from infra import catalog
+from infra.stackfiles import stack_of
 from stacktools import ops, preflight
-from tests.kube_api import deployed
-from tests.support import STACKS, render, run_main
+from tests.kube_api import deployed, deployed_clusters
+from tests.support import MULTI_CLUSTER, STACKS, render, run_main
 
 STACK = STACKS[0]
 CAT = catalog.CATALOG
@@ -144,3 +145,62 @@ def test_a_refused_connection_is_one_line_with_kubectls_error(cluster, tmp_path,
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "refused-kubeconfig", render(STACK).setting("kubeContext"), url)))
     for main, argv in ((ops.main, ["verify"]), (ops.main, ["force-sync"]), (preflight.main, [])):
         _one_line_naming(run_main(main, [*argv, "--stack", STACK]), "kubectl --context", "refused")
+
+
+# --- a stack with several clusters (clusters): every tool acts in each, through each one's context ---------
+
+MULTI_STACK_FILE = next(iter(MULTI_CLUSTER.values()))
+MULTI_STACK = stack_of(MULTI_STACK_FILE)
+
+
+@pytest.fixture
+def clusters(tmp_path, monkeypatch):
+    with deployed_clusters(MULTI_STACK, MULTI_STACK_FILE, tmp_path, monkeypatch) as servers:
+        assert len(servers) > 1
+        yield servers
+
+
+def _multi(main, *argv: str):
+    return run_main(main, [*argv, "--stack", MULTI_STACK, "--config-file", str(MULTI_STACK_FILE)])
+
+
+def test_verify_checks_every_cluster_of_the_stack_through_its_own_context(clusters):
+    result = _multi(ops.main, "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for context, api in clusters.items():
+        assert f"context {context}," in result.stdout
+        # Each cluster's store and every ExternalSecret read from that cluster's own API server.
+        assert any("clustersecretstores" in r for r in api.requests), context
+        assert {r.split("/")[-1] for r in api.requests if "/externalsecrets/" in r} == {CAT.target_secret(s) for s in CAT.by_sync_class}
+
+
+def test_a_key_missing_in_any_one_cluster_fails_verify_under_that_clusters_context(clusters):
+    *_, (last, api) = clusters.items()
+    sync = next(s for s in CAT.by_sync_class if s.must_sync)
+    gone = CAT.by_sync_class[sync][-1].env_var
+    del api.objects[_secret_path(sync)]["data"][gone]
+    result = _multi(ops.main, "verify")
+    assert result.returncode == 1, result.stdout + result.stderr
+    # The finding is printed in the failing cluster's section, after its context line.
+    assert f"missing {gone}" in result.stdout.split(f"context {last},", 1)[1]
+    assert f"missing {gone}" not in result.stdout.split(f"context {last},", 1)[0]
+
+
+def test_force_sync_annotates_in_every_cluster(clusters):
+    result = _multi(ops.main, "force-sync")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for api in clusters.values():
+        patched = {r.split("/")[-1] for r in api.requests if r.startswith("PATCH ")}
+        assert patched == {CAT.target_secret(s) for s in CAT.by_sync_class if s.force_sync_allowed}
+
+
+def test_preflight_refuses_when_any_one_cluster_still_stores_an_old_version(clusters):
+    result = _multi(preflight.main)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(any("customresourcedefinitions" in r for r in api.requests) for api in clusters.values())
+    *_, (last, api) = clusters.items()
+    crd = next(o for p, o in api.objects.items() if p.endswith(f"/externalsecrets.{GROUP}"))
+    crd["status"]["storedVersions"] = ["v1beta1", "v1"]
+    result = _multi(preflight.main)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"refused: CRD externalsecrets.{GROUP} still stores v1beta1" in result.stdout.split(f"context {last}:", 1)[1]

@@ -178,6 +178,7 @@ def test_every_type_a_stack_declares_is_described_and_its_access_documents_are_w
             json.loads(text)
 
 
+@pytest.mark.one_cluster
 @pytest.mark.parametrize("plan_name", sorted(PLANS))
 def test_store_is_created_only_after_every_grant_its_backend_declares(plan_name):
     plan = render_named(plan_name)

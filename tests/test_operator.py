@@ -26,9 +26,10 @@ from infra import separation
 from infra.backends import WORKSPACE, capability, load, names
 from infra.config import DriftCheck, claims, from_stack_file
 from infra.fields import PROJECT, ConfigError
+from infra.stackfiles import stack_of
 from stacktools import matrix, operator
 from stacktools.matrix import stacks
-from tests.support import ROOT, STACKS, configured, run_main
+from tests.support import MULTI_CLUSTER, ROOT, STACKS, configured, run_main
 
 FIXTURE = ROOT / "tests" / "fixtures" / "pko-v2.9.0"
 SOURCE = {k: v.strip("`") for k, v in re.findall(r"^- (\w+): (\S+)$", (FIXTURE / "README.md").read_text(), re.M)}
@@ -594,3 +595,25 @@ def test_every_citation_in_the_operator_doc_is_a_line_of_the_tag_kept_in_the_fix
                 assert crd_lines[line - 1] == CITED[key]
     for needle in ("// ExpectNoChanges:  ptr.To(o.Spec.ExpectNoRefreshChanges),", "// TODO:PolicyPack", "optpreview.ExpectNoChanges()"):
         assert needle in "\n".join(CITED.values()), needle
+
+
+def test_a_stack_with_several_clusters_names_every_context_its_kubeconfig_secret_must_hold(tmp_path):
+    # The multi-region example as the tree's production stack (with the deployer identity the operator needs).
+    example = next(iter(MULTI_CLUSTER.values()))
+    stack = stack_of(example)
+    tree = _tree(tmp_path)
+    deployer = f"  {PROJECT}:awsDeployerRoleArn: {configured(stack, 'awsDeployerRoleArn')}\n"
+    (tree / f"Pulumi.{stack}.yaml").write_text(example.read_text().replace("config:\n", "config:\n" + deployer, 1))
+    contexts = [c.common.kube_context for c in from_stack_file(stack, example).clusters]
+    assert len(contexts) > 1
+    result = _run("--out", str(tmp_path / "out"), "--repo", REPO, "--org", "acme", cwd=tree)
+    assert result.returncode == 0, result.stderr
+    ours = [d for d in _docs(tmp_path / "out") if d["kind"] == "Stack" and d["metadata"]["name"].startswith(operator.names(stack))]
+    assert len(ours) == 2
+    for doc in ours:
+        assert doc["metadata"]["annotations"][operator.KUBE_CONTEXTS] == ",".join(contexts)
+        validate(doc)
+    assert f"{operator.names(stack)}-kubeconfig must hold a context for every cluster of stack {stack}: {', '.join(contexts)}" in result.stderr
+    # A single-cluster stack's Stacks carry no such annotation.
+    others = [d for d in _docs(tmp_path / "out") if d["kind"] == "Stack" and d not in ours]
+    assert others and not any("annotations" in d["metadata"] for d in others)

@@ -123,12 +123,26 @@ class AwsSecretsManagerArgs:
     group_tag_key: str = "secret-group"
     """Tag naming each secret's stable key: AWS Config rules scope on it."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    replicas: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
+    """Region -> an AWS provider of that region: every secret is replicated there, the replica
+    encrypted by a key of that region's own (a key per region: see the class docstring)."""
 
 
 class AwsSecretsManager(pulumi.ComponentResource):
-    """The KMS key and the (empty) secrets of one environment; all protected."""
+    """The KMS key and the (empty) secrets of one environment; all protected.
+
+    With ``replicas``, each secret is replicated (Secrets Manager ``replicas``) to every listed
+    region, and each replica is encrypted by a customer-managed key in its own region, created
+    here with the same strict policy (decrypt only through Secrets Manager in that region). A key
+    per region, not a multi-Region primary with ``aws.kms.ReplicaKey``: ``multiRegion`` is fixed
+    when a key is created, so making the existing single-Region key multi-Region would replace it
+    (and lose every value it encrypts); a key per region adds a region without touching it.
+    Rotation stays with the primary: Secrets Manager rotates the primary and copies to replicas.
+    """
 
     kms_key_arn: pulumi.Output[str]
+    replica_kms_key_arns: dict[str, pulumi.Output[str]]
+    """Region -> the key that encrypts the replicas there."""
     secret_arns: dict[str, pulumi.Output[str]]
     secret_names: dict[str, str]
 
@@ -154,6 +168,25 @@ class AwsSecretsManager(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        self.replica_kms_key_arns = {}
+        for region, provider in args.replicas.items():
+            regional = pulumi.ResourceOptions(parent=self, provider=provider)
+            replica_key = aws.kms.Key(
+                f"{name}-kms-key-{region}",
+                description=f"Encrypts {args.subject} secret replicas in Secrets Manager in {region}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=json.dumps(key_policy_document(args.partition, args.account_id, region, args.kms_admin_arns)),
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions.merge(regional, pulumi.ResourceOptions(protect=True)),
+            )
+            # Aliases are regional: the same name finds the environment's key in every region.
+            aws.kms.Alias(f"{name}-kms-alias-{region}", name=args.kms_alias, target_key_id=replica_key.key_id, opts=regional)
+            self.replica_kms_key_arns[region] = replica_key.arn
+        replicas = [
+            aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=arn) for region, arn in self.replica_kms_key_arns.items()
+        ]
+
         self.secret_names = {}
         self.secret_arns = {}
         for key_name, description in args.secrets.items():
@@ -165,10 +198,15 @@ class AwsSecretsManager(pulumi.ComponentResource):
                 kms_key_id=key.arn,
                 recovery_window_in_days=args.recovery_window_days,
                 tags={**args.tags, args.group_tag_key: key_name},
+                # Never overwrite a secret of the same name already in a replica region: fail instead.
+                **({"replicas": replicas, "force_overwrite_replica_secret": False} if replicas else {}),
                 opts=stateful,
             )
             self.secret_names[key_name] = secret_name
             self.secret_arns[key_name] = secret.arn
 
         self.kms_key_arn = key.arn
-        self.register_outputs({"kms_key_arn": self.kms_key_arn, "secret_arns": self.secret_arns})
+        self.register_outputs(
+            {"kms_key_arn": self.kms_key_arn, "secret_arns": self.secret_arns}
+            | ({"replica_kms_key_arns": self.replica_kms_key_arns} if self.replica_kms_key_arns else {})
+        )

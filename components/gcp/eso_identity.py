@@ -15,7 +15,7 @@ Workload Identity pool, nor the service-account annotation (the caller passes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -51,6 +51,10 @@ class GcpEsoIdentityArgs:
     gsa_description: str = ""
     pool_project_number: str | None = None
     """Direct mode (no GSA): the pool project's number, which the federated principal names."""
+    more_eso: Mapping[str, ServiceAccount] = field(default_factory=dict)
+    """The environment's other clusters (short name -> ESO's service account there) whose account
+    differs from ``eso``: each gets Workload Identity too. Clusters in one project share its pool, so
+    one service account name in several clusters is one principal (no binding to add)."""
 
     def __post_init__(self) -> None:
         if (self.gsa_account_id is None) == (self.pool_project_number is None):
@@ -92,6 +96,16 @@ class GcpEsoIdentity(pulumi.ComponentResource):
                 opts=child,
             )
             self.grants.append(workload_identity_user)
+            for cluster, account in args.more_eso.items():
+                self.grants.append(
+                    gcp.serviceaccount.IAMMember(
+                        f"{name}-workload-identity-{cluster}",
+                        service_account_id=gsa.name,
+                        role="roles/iam.workloadIdentityUser",
+                        member=wi_gsa_member(args.pool_project, account),
+                        opts=child,
+                    )
+                )
             member = gsa.email.apply(lambda email: f"serviceAccount:{email}")
             self.gsa_email = gsa.email
             self.service_account_annotations = {"iam.gke.io/gcp-service-account": gsa.email}
@@ -106,6 +120,18 @@ class GcpEsoIdentity(pulumi.ComponentResource):
                 opts=child,
             )
             self.grants.append(accessor)
+            if args.pool_project_number is not None:
+                for cluster, account in args.more_eso.items():
+                    self.grants.append(
+                        gcp.secretmanager.SecretIamMember(
+                            f"{name}-{key}-accessor-{cluster}",
+                            project=args.project,
+                            secret_id=secret_id,
+                            role=ACCESSOR,
+                            member=wi_principal(args.pool_project_number, args.pool_project, account),
+                            opts=child,
+                        )
+                    )
 
         self.member = pulumi.Output.from_input(member)
         self.register_outputs({"member": self.member, "gsa_email": self.gsa_email})

@@ -55,6 +55,22 @@ def token_audiences(audience: str, reviewed_with_eso_token: bool, kubernetes_api
 
 
 @dataclass(frozen=True)
+class VaultClusterAuth:
+    """Another cluster of the environment: its own auth mount, API server, CA and ESO service account."""
+
+    name: str
+    """Short name, suffixes its resources."""
+    auth_mount: str
+    kubernetes_host: str
+    eso: ServiceAccount
+    kubernetes_ca_cert: str | None = None
+    kubernetes_issuer: str | None = None
+    reviewed_with_eso_token: bool = False
+    k8s_provider: pulumi.ProviderResource | None = None
+    """That cluster's Kubernetes provider (for the auth-delegator binding there)."""
+
+
+@dataclass(frozen=True)
 class VaultBackendArgs:
     policy_name: str
     """The read-only policy, and the Kubernetes auth role that carries it (e.g. ``aragora-staging``)."""
@@ -93,6 +109,8 @@ class VaultBackendArgs:
     """0: versions are kept (bounded by ``kv_max_versions``)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """On the Kubernetes objects (the auth-delegator binding)."""
+    more_clusters: Sequence[VaultClusterAuth] = ()
+    """The environment's other clusters: one Kubernetes auth mount each, reviewing that cluster's tokens."""
 
     def __post_init__(self) -> None:
         if self.audit_type is not None and (self.audit_type not in AUDIT_OPTION or not self.audit_target or not self.audit_path):
@@ -111,7 +129,6 @@ class VaultBackend(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VaultBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:vault:VaultBackend", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
 
         mount_deps: list[pulumi.Resource] = []
         if args.adopt_kv_mount:
@@ -149,54 +166,20 @@ class VaultBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=mount_deps),
         )
 
-        auth = vault.AuthBackend(
-            f"{name}-k8s-auth",
-            type="kubernetes",
-            path=args.auth_mount,
-            description=f"Kubernetes auth for the {args.subject} cluster",
-            # Often shared or imported (other teams' roles live on it): a stack
-            # change or destroy forgets it, never disables it on the server.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-        )
-        auth_config = vault.kubernetes.AuthBackendConfig(
-            f"{name}-k8s-auth-config",
-            backend=auth.path,
+        home = VaultClusterAuth(
+            name="",
+            auth_mount=args.auth_mount,
             kubernetes_host=args.kubernetes_host,
+            eso=args.eso,
             kubernetes_ca_cert=args.kubernetes_ca_cert,
-            issuer=args.kubernetes_issuer,
-            # With ESO's JWT as the reviewer, Vault runs outside the cluster: never
-            # fall back to a local pod's CA and token (there is none to trust).
-            disable_local_ca_jwt=args.reviewed_with_eso_token,
-            opts=child,
+            kubernetes_issuer=args.kubernetes_issuer,
+            reviewed_with_eso_token=args.reviewed_with_eso_token,
         )
-        role = vault.kubernetes.AuthBackendRole(
-            f"{name}-k8s-role",
-            backend=auth.path,
-            role_name=args.policy_name,
-            bound_service_account_names=[args.eso.name],
-            bound_service_account_namespaces=[args.eso.namespace],
-            audience=args.audience,
-            token_policies=[policy.name],
-            token_ttl=args.token_ttl_seconds,
-            token_max_ttl=args.token_ttl_seconds,
-            # Network isolation: the token only works from the cluster's addresses.
-            token_bound_cidrs=list(args.token_bound_cidrs) or None,
-            opts=child,
-        )
-
-        self.grants = [policy, auth_config, role]
-        if args.reviewed_with_eso_token:
-            delegator = k8s.rbac.v1.ClusterRoleBinding(
-                f"{name}-auth-delegator",
-                metadata={
-                    "name": f"{args.eso.name}-vault-auth-delegator",
-                    "labels": dict(args.labels),
-                },
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
-                subjects=[{"kind": "ServiceAccount", "name": args.eso.name, "namespace": args.eso.namespace}],
-                opts=child,
-            )
-            self.grants.append(delegator)
+        self.grants = [policy]
+        for cluster in (home, *args.more_clusters):
+            role = self._kubernetes_auth(name, cluster, args, policy)
+            if cluster is home:
+                self.role_name = role.role_name
 
         if args.audit_type is not None:
             vault.Audit(
@@ -211,7 +194,62 @@ class VaultBackend(pulumi.ComponentResource):
             )
 
         self.policy_name = policy.name
-        self.role_name = role.role_name
         self.register_outputs(
             {"mount_path": self.mount_path, "policy_name": self.policy_name, "role_name": self.role_name}
         )
+
+    def _kubernetes_auth(
+        self, name: str, cluster: VaultClusterAuth, args: VaultBackendArgs, policy: vault.Policy
+    ) -> vault.kubernetes.AuthBackendRole:
+        """One cluster's Kubernetes auth mount, its config (reviewing that cluster) and ESO's role on it."""
+        suffix = f"-{cluster.name}" if cluster.name else ""
+        child = pulumi.ResourceOptions(parent=self)
+        auth = vault.AuthBackend(
+            f"{name}-k8s-auth{suffix}",
+            type="kubernetes",
+            path=cluster.auth_mount,
+            description=f"Kubernetes auth for the {args.subject} cluster{f' {cluster.name}' if cluster.name else ''}",
+            # Often shared or imported (other teams' roles live on it): a stack
+            # change or destroy forgets it, never disables it on the server.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        auth_config = vault.kubernetes.AuthBackendConfig(
+            f"{name}-k8s-auth-config{suffix}",
+            backend=auth.path,
+            kubernetes_host=cluster.kubernetes_host,
+            kubernetes_ca_cert=cluster.kubernetes_ca_cert,
+            issuer=cluster.kubernetes_issuer,
+            # With ESO's JWT as the reviewer, Vault runs outside the cluster: never
+            # fall back to a local pod's CA and token (there is none to trust).
+            disable_local_ca_jwt=cluster.reviewed_with_eso_token,
+            opts=child,
+        )
+        role = vault.kubernetes.AuthBackendRole(
+            f"{name}-k8s-role{suffix}",
+            backend=auth.path,
+            role_name=args.policy_name,
+            bound_service_account_names=[cluster.eso.name],
+            bound_service_account_namespaces=[cluster.eso.namespace],
+            audience=args.audience,
+            token_policies=[policy.name],
+            token_ttl=args.token_ttl_seconds,
+            token_max_ttl=args.token_ttl_seconds,
+            # Network isolation: the token only works from the cluster's addresses.
+            token_bound_cidrs=list(args.token_bound_cidrs) or None,
+            opts=child,
+        )
+        self.grants += [auth_config, role]
+        if cluster.reviewed_with_eso_token:
+            delegator = k8s.rbac.v1.ClusterRoleBinding(
+                f"{name}-auth-delegator{suffix}",
+                metadata={
+                    "name": f"{cluster.eso.name}-vault-auth-delegator",
+                    "labels": dict(args.labels),
+                },
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
+                subjects=[{"kind": "ServiceAccount", "name": cluster.eso.name, "namespace": cluster.eso.namespace}],
+                # In the cluster whose tokens this mount reviews.
+                opts=pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider) if cluster.k8s_provider else child,
+            )
+            self.grants.append(delegator)
+        return role

@@ -36,7 +36,7 @@ import importlib
 import importlib.util
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -50,6 +50,8 @@ from infra.fields import BackendSettings, ConfigError
 
 if TYPE_CHECKING:
     import pulumi_kubernetes as k8s
+
+    from infra.clusters import Cluster
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class Declared:
     """Stack outputs of this backend."""
     egress_ports: tuple[int, ...] = (443,)
     """TCP ports of the backend's API: the ESO controller's NetworkPolicy allows egress to these."""
+    clusters: Mapping[str, Declared] = field(default_factory=dict)
+    """The environment's other clusters (``infra.clusters``), by name: what each one's store and ESO
+    use; the home cluster uses this record itself. Empty for a single-cluster stack."""
 
 
 _NS = uuid.UUID("6c1b0a4e-8e52-4d8a-9d3c-5a2f2a6f1b01")
@@ -175,10 +180,23 @@ class Backend:
         return f"{__name__.rsplit('.', 1)[0]}.{self.name}"
 
     def declare(
-        self, environment: str, settings: BackendSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
+        self,
+        environment: str,
+        settings: BackendSettings,
+        secrets: Catalog,
+        k8s_provider: k8s.Provider,
+        eso: ServiceAccount,
+        clusters: Sequence[Cluster] = (),
+        k8s_providers: Mapping[str, k8s.Provider] | None = None,
     ) -> Declared:
-        """Declare the backend's cloud side for ESO's service account ``eso``; only now is its provider SDK imported."""
+        """Declare the backend's cloud side for ESO's service account ``eso``; only now is its provider SDK imported.
+
+        ``clusters``: the environment's clusters, home first (``infra.clusters``), and ``k8s_providers``
+        each one's Kubernetes provider by cluster name; passed on only when the stack sets ``clusters``,
+        so a stack without it declares exactly as it always has."""
         module = importlib.import_module(f"{self.package}.declare")
+        if clusters and clusters[0].name:
+            return module.declare(environment, settings, secrets, k8s_provider, eso, clusters=clusters, k8s_providers=k8s_providers)
         return module.declare(environment, settings, secrets, k8s_provider, eso)
 
 

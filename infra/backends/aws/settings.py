@@ -110,6 +110,7 @@ class PodIdentity:
 class AwsSettings(BackendSettings):
     name: ClassVar[str] = "aws"
     store_name: ClassVar[str] = "aws-secrets-manager"
+    primary_keys: ClassVar[tuple[str, ...]] = ("awsRotationLambdaArns",)
 
     region: text(REGION, "an AWS region, e.g. us-east-1, eu-west-2", optional=True) = Field(alias="awsRegion")
     account_id: text(r"[0-9]{12}", "an AWS account id, 12 digits", optional=True) = Field(alias="awsAccountId")
@@ -236,6 +237,11 @@ class AwsSettings(BackendSettings):
         if self.vpc_endpoints is AwsVpcEndpoints.EXISTING:
             return ExistingEndpoints(self.vpc_endpoint_ids)
         return None
+
+    def check_cluster(self, primary: BackendSettings) -> None:
+        if self.network is not None and self.region != primary.region:  # type: ignore[attr-defined]
+            # The endpoints and the secrets' resource policies are the primary region's only.
+            reject("awsVpcEndpoints", self.vpc_endpoints.value, f"is set with a cluster in {self.region}, outside the primary region (allowed: none; VPC endpoints per region are not declared yet)")
 
     def check_kube_context(self, context: str) -> None:
         # An EKS cluster ARN as the context names a partition, account, region and cluster: they must be

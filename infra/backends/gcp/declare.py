@@ -5,6 +5,7 @@ Turns ``GcpSettings`` and the catalog into the arguments of ``components/gcp``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -18,6 +19,7 @@ from components.service_account import ServiceAccount
 from infra.backends.base import Declared, RemoteRef
 from infra.backends.gcp.settings import GcpIdentity, GcpSettings
 from infra.catalog import Catalog
+from infra.clusters import Cluster
 
 
 def store_provider(settings: GcpSettings, eso: ServiceAccount = ESO_SERVICE_ACCOUNT) -> dict[str, Any]:
@@ -34,9 +36,16 @@ def gsa_account_id(environment: str) -> str:
 
 
 def declare(
-    environment: str, settings: GcpSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
+    environment: str,
+    settings: GcpSettings,
+    secrets: Catalog,
+    k8s_provider: k8s.Provider,
+    eso: ServiceAccount,
+    clusters: Sequence[Cluster] = (),
+    k8s_providers: Mapping[str, k8s.Provider] | None = None,
 ) -> Declared:
     assert settings.project
+    others = list(clusters[1:])
     app = secrets.app
     provider = gcp.Provider("gcp", project=settings.project)
     opts = pulumi.ResourceOptions(providers={"gcp": provider})
@@ -69,6 +78,8 @@ def declare(
             gsa_display_name=f"External Secrets Operator ({environment})",
             gsa_description=f"Reads {app.subject(environment)} secrets, one binding per secret",
             pool_project_number=settings.pool_project_number if direct else None,
+            # Every cluster gets Workload Identity; all of them are in the one cluster project (its pool).
+            more_eso={c.name: c.common.eso_account for c in others if c.common.eso_account != eso},
         ),
         opts=opts,
     )
@@ -76,6 +87,17 @@ def declare(
     if identity.gsa_email is not None:
         outputs["gcpServiceAccountEmail"] = identity.gsa_email
     return Declared(
+        clusters={
+            c.name: Declared(
+                store_name=settings.store_name,
+                # That cluster's location and name, the same pool.
+                store_provider=store_provider(c.backend, c.common.eso_account),
+                remote_ref=lambda e: RemoteRef(app.per_value_id(environment, e)),
+                service_account_annotations=identity.service_account_annotations,
+                grants=tuple(identity.grants),
+            )
+            for c in others
+        },
         store_name=settings.store_name,
         store_provider=store_provider(settings, eso),
         remote_ref=lambda e: RemoteRef(app.per_value_id(environment, e)),

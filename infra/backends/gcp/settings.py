@@ -98,6 +98,18 @@ class GcpSettings(BackendSettings):
                 reject("gcpKmsKeyName", self.kms_key_name, f"is in {where}, not the one replica region (allowed: gcpReplicaLocations [{where}])")
         return self
 
+    def check_cluster(self, primary: BackendSettings) -> None:
+        # Each cluster reads a copy near it: user-managed replication must include its region (changing
+        # the replication of a deployed secret replaces it, so it is never widened here).
+        region = re.sub(r"-[a-z]$", "", self.cluster_location or "")
+        if self.replica_locations and region and region not in self.replica_locations:
+            reject(
+                "gcpClusterLocation",
+                self.cluster_location,
+                f"is not among gcpReplicaLocations {list(self.replica_locations)} (allowed: a cluster in a replica region; "
+                f"adding {region} to gcpReplicaLocations replaces every secret)",
+            )
+
     def exclusive(self) -> list[Claim]:
         pool_key = "gcpClusterProject" if self.cluster_project else "gcpProject"
         claims = [

@@ -5,6 +5,7 @@ Turns ``VaultSettings`` and the catalog into the arguments of ``components/vault
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -13,10 +14,11 @@ import pulumi_vault as vault
 
 from components.eso import ESO_SERVICE_ACCOUNT
 from components.service_account import ServiceAccount
-from components.vault.backend import KV_MAX_VERSIONS, VaultBackend, VaultBackendArgs, token_audiences
+from components.vault.backend import KV_MAX_VERSIONS, VaultBackend, VaultBackendArgs, VaultClusterAuth, token_audiences
 from infra.backends.base import Declared, RemoteRef
 from infra.backends.vault.settings import VaultSettings, VaultTokenReviewer
 from infra.catalog import App, Catalog
+from infra.clusters import Cluster
 from infra.fields import PROJECT
 
 
@@ -46,9 +48,16 @@ def store_provider(app: App, environment: str, settings: VaultSettings, eso: Ser
 
 
 def declare(
-    environment: str, settings: VaultSettings, secrets: Catalog, k8s_provider: k8s.Provider, eso: ServiceAccount
+    environment: str,
+    settings: VaultSettings,
+    secrets: Catalog,
+    k8s_provider: k8s.Provider,
+    eso: ServiceAccount,
+    clusters: Sequence[Cluster] = (),
+    k8s_providers: Mapping[str, k8s.Provider] | None = None,
 ) -> Declared:
     app = secrets.app
+    others = list(clusters[1:])
     # No token argument: the provider reads VAULT_TOKEN from the environment,
     # so no credential is ever in config, state inputs or git.
     # skip_tls_verify pinned: the SDK would take VAULT_SKIP_VERIFY from the environment.
@@ -82,10 +91,36 @@ def declare(
             kv_max_versions=KV_MAX_VERSIONS,
             kv_delete_version_after_seconds=0,
             labels=app.labels,
+            # Every other cluster: its own auth mount on this server (declared here, the primary
+            # address; a performance replica serves it too), reviewing that cluster's tokens.
+            more_clusters=[
+                VaultClusterAuth(
+                    name=c.name,
+                    auth_mount=c.backend.auth_mount,
+                    kubernetes_host=c.backend.kubernetes_host,
+                    eso=c.common.eso_account,
+                    kubernetes_ca_cert=c.backend.kubernetes_ca_cert,
+                    kubernetes_issuer=c.backend.kubernetes_issuer,
+                    reviewed_with_eso_token=c.backend.token_reviewer is VaultTokenReviewer.ESO,
+                    k8s_provider=(k8s_providers or {}).get(c.name),
+                )
+                for c in others
+            ],
         ),
         opts=pulumi.ResourceOptions(providers={"vault": provider, "kubernetes": k8s_provider}),
     )
     return Declared(
+        clusters={
+            c.name: Declared(
+                store_name=settings.store_name,
+                # The cluster's own Vault address and auth mount.
+                store_provider=store_provider(app, environment, c.backend, c.common.eso_account),
+                remote_ref=lambda e: RemoteRef(app.grouped_path(environment, e.group), e.key),
+                grants=tuple(access.grants),
+                egress_ports=(c.backend.port,),
+            )
+            for c in others
+        },
         store_name=settings.store_name,
         store_provider=store_provider(app, environment, settings, eso),
         remote_ref=lambda e: RemoteRef(app.grouped_path(environment, e.group), e.key),
