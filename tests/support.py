@@ -31,9 +31,8 @@ _ALL_EXAMPLES: dict[str, Path] = {
 MULTI_CLUSTER: dict[str, Path] = {
     name: path for name, path in _ALL_EXAMPLES.items() if stackfiles.stack_config(stack_of(path) or "", path).get("aragora-secrets:clusters", "{}") != "{}"
 }
-"""Examples with several clusters (``clusters``): in ``PLANS`` like any other, but a test marked ``one_cluster``
-(it reads one cluster's objects: one store, one ESO, one trust statement) is not collected for them; their
-per-cluster checks are tests/test_multi_region.py's."""
+"""Examples with several clusters (``clusters``): in ``PLANS`` like any other, so every generic check runs on
+them too, per cluster (``clusters_of``, ``through``); tests/test_multi_region.py checks what only they have."""
 EXAMPLES: dict[str, Path] = {name: path for name, path in _ALL_EXAMPLES.items() if name not in MULTI_CLUSTER}
 """``{"<backend>-<stack>": stack file}`` of every single-cluster example."""
 
@@ -136,3 +135,46 @@ def run_main(main, argv: list[str]) -> SimpleNamespace:
         except SystemExit as done:
             code = done.code
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+_CLUSTERS = "aragora-secrets:clusters"
+
+
+def clusters_of(plan: recorder.Plan) -> dict[str, dict[str, str]]:
+    """Each cluster of ``plan``'s stack as its stack file spells it: ``{name: its keys}``, its own entry over the
+    top level (unprefixed keys, string values as the CLI passes them); a stack without ``clusters`` is one cluster ``""``.
+
+    Read from the config the stack file gave the program, never from what the program declared."""
+    prefix = "aragora-secrets:"
+    top = {k.removeprefix(prefix): v for k, v in plan.config.items() if k.startswith(prefix) and k != _CLUSTERS}
+    entries = json.loads(plan.config.get(_CLUSTERS) or "{}") or {"": {}}
+    return {name: {**top, **{k: encode_value(v) for k, v in (entry or {}).items()}} for name, entry in entries.items()}
+
+
+def read_region(keys: dict[str, str]) -> str:
+    """The region a cluster's AWS store reads: its ``awsReadRegion``, else its own ``awsRegion``."""
+    return keys.get("awsReadRegion") or keys["awsRegion"]
+
+
+def through(plan: recorder.Plan, keys: dict[str, str], type_: str | None = None) -> list[dict]:
+    """The resources (of ``type_``) ``plan`` applies into the cluster whose keys are ``keys``: through the one
+    Kubernetes provider pinned to that cluster's ``kubeContext``."""
+    (provider,) = [r for r in plan.of_type("pulumi:providers:kubernetes") if r["inputs"].get("context") == keys["kubeContext"]]
+    return [
+        r for r in plan.resources
+        if (r.get("provider") or "").rsplit("::", 1)[0] == provider["urn"] and (type_ is None or r["type"] == type_)
+    ]
+
+
+def one_through(plan: recorder.Plan, keys: dict[str, str], type_: str) -> dict:
+    """The one resource of ``type_`` applied into that cluster."""
+    found = through(plan, keys, type_)
+    if len(found) != 1:
+        raise LookupError(f"expected one {type_} in the cluster of context {keys['kubeContext']!r}, found {len(found)}")
+    return found[0]
+
+
+def aws_region_of(plan: recorder.Plan, resource: dict) -> str:
+    """The region of the AWS provider ``resource`` is declared through."""
+    providers = {r["urn"]: r for r in plan.of_type("pulumi:providers:aws")}
+    return providers[resource["provider"].rsplit("::", 1)[0]]["inputs"]["region"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra import catalog
-from tests.support import plans_of, render_named
+from tests.support import aws_region_of, clusters_of, plans_of, render_named
 
 SECRET = "aws:secretsmanager/secret:Secret"
 KEY = "aws:kms/key:Key"
@@ -38,11 +38,17 @@ def test_secrets_are_encrypted_with_the_stack_key_and_recoverable_for_the_config
         assert r["inputs"]["recoveryWindowInDays"] == int(aws_plan.setting("awsRecoveryWindowDays")) >= 7
 
 
-@pytest.mark.one_cluster
-def test_key_rotates_and_key_and_secrets_are_protected(aws_plan):
-    key = aws_plan.one(KEY)
-    assert key["inputs"]["enableKeyRotation"] is True
-    assert key["protect"] is True
+def _cluster_regions(plan) -> set[str]:
+    """The regions the stack file puts its clusters in (the top-level awsRegion is the first's)."""
+    return {plan.setting("awsRegion"), *(keys["awsRegion"] for keys in clusters_of(plan).values())}
+
+
+def test_each_cluster_regions_key_rotates_and_keys_and_secrets_are_protected(aws_plan):
+    keys = aws_plan.of_type(KEY)
+    assert sorted(aws_region_of(aws_plan, k) for k in keys) == sorted(_cluster_regions(aws_plan))
+    for key in keys:
+        assert key["inputs"]["enableKeyRotation"] is True, key["name"]
+        assert key["protect"] is True, key["name"]
     for r in aws_plan.of_type(SECRET):
         assert r["protect"] is True, r["name"]
 
@@ -53,13 +59,16 @@ def test_secrets_are_tagged_with_app_and_environment(aws_plan):
         assert r["inputs"]["tags"]["environment"] == aws_plan.stack
 
 
-@pytest.mark.one_cluster
-def test_aws_provider_refuses_credentials_of_any_other_account(aws_plan):
-    provider = aws_plan.one("pulumi:providers:aws")
-    assert json.loads(provider["inputs"]["allowedAccountIds"]) == [aws_plan.setting("awsAccountId")]
+def test_every_regional_aws_provider_refuses_credentials_of_any_other_account(aws_plan):
+    providers = aws_plan.of_type("pulumi:providers:aws")
+    assert _cluster_regions(aws_plan) <= {p["inputs"]["region"] for p in providers}
+    for provider in providers:
+        assert json.loads(provider["inputs"]["allowedAccountIds"]) == [aws_plan.setting("awsAccountId")], provider["name"]
+    # Every AWS resource goes through one of them, never through a default provider.
+    urns = {p["urn"] for p in providers}
     for r in aws_plan.resources:
         if r["type"].startswith("aws:"):
-            assert r["provider"].startswith(provider["urn"] + "::"), r["name"]
+            assert r["provider"].rsplit("::", 1)[0] in urns, r["name"]
 
 
 @pytest.mark.parametrize("name", plans_of("aws"))

@@ -15,7 +15,7 @@ import pytest
 
 from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import catalog
-from tests.support import PLANS, ROOT, facts_of, render
+from tests.support import PLANS, ROOT, clusters_of, facts_of, one_through, render
 
 ES = EXTERNAL_SECRET_TYPE
 STORE = CLUSTER_SECRET_STORE_TYPE
@@ -72,14 +72,15 @@ def test_a_grown_catalog_syncs_every_value_once_into_its_class_secret_from_its_b
         assert locations <= containers, locations - containers
 
 
-@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", sorted(PLANS))
-def test_a_grown_catalog_grants_read_on_every_location_and_the_store_still_waits_for_every_grant(name):
+def test_a_grown_catalog_grants_read_on_every_location_and_each_clusters_store_still_waits_for_every_grant(name):
     stack, config_file = PLANS[name]
     plan = render(stack, config_file, secrets=GROWN)
-    depends_on = set(plan.one(STORE)["depends_on"])
     grants = [r for r in plan.resources if r["type"] in facts_of(name) and facts_of(name)[r["type"]].grant]
-    assert grants and all(r["urn"] in depends_on for r in grants)
+    assert grants
+    for cluster, keys in clusters_of(plan).items():
+        depends_on = set(one_through(plan, keys, STORE)["depends_on"])
+        assert all(r["urn"] in depends_on for r in grants), cluster
     text = "\n".join(str(r["inputs"]) for r in grants) + "\n".join(str(r["inputs"]) for r in plan.of_type("aws:iam/policy:Policy"))
     for group in GROWN.by_group:
         # A prefix grant (AWS) covers a new group; exact grants (Vault paths, GCP per-secret bindings) must name it.

@@ -16,7 +16,7 @@ import pytest
 from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra.config import ESO_DEFAULT_SERVICE_ACCOUNT
 from infra.fields import ConfigError
-from tests.support import PLANS, render_named
+from tests.support import PLANS, clusters_of, one_through, render_named, through
 
 INSTALLED = ("eso-addon", "eso-controller")
 EXTERNAL = {"esoInstall": "external", "esoServiceAccount": "/".join(INSTALLED), "prometheusOperator": True}
@@ -84,31 +84,39 @@ def _account_refs(node) -> list[dict]:
     return found
 
 
-@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", list(PLANS))
-def test_the_patch_carries_exactly_the_annotations_the_chart_would_have_set(name):
+def test_each_clusters_patch_carries_exactly_the_annotations_its_chart_would_have_set(name):
     managed, external = _pair(name)
-    wanted = managed.one("kubernetes:helm.sh/v3:Release")["inputs"]["values"]["serviceAccount"]["annotations"]
-    patches = external.of_type("kubernetes:core/v1:ServiceAccountPatch")
-    if not wanted:
-        assert patches == []
-        return
-    (patch,) = patches
-    meta = patch["inputs"]["metadata"]
-    assert (meta["namespace"], meta["name"]) == INSTALLED
-    assert meta["annotations"] == wanted and set(meta) == {"name", "namespace", "annotations"}
-    assert "pulumi.com/patchForce" not in meta["annotations"]  # never takes a field from another manager
-    store = external.one(CLUSTER_SECRET_STORE_TYPE)
-    assert patch["urn"] in store["depends_on"]
+    clusters = clusters_of(external)
+    assert clusters.keys() == clusters_of(managed).keys()
+    for cluster, keys in clusters.items():
+        wanted = one_through(managed, clusters_of(managed)[cluster], "kubernetes:helm.sh/v3:Release")["inputs"]["values"]["serviceAccount"]["annotations"]
+        patches = through(external, keys, "kubernetes:core/v1:ServiceAccountPatch")
+        if not wanted:
+            assert patches == [], cluster
+            continue
+        (patch,) = patches
+        meta = patch["inputs"]["metadata"]
+        assert (meta["namespace"], meta["name"]) == INSTALLED
+        assert meta["annotations"] == wanted and set(meta) == {"name", "namespace", "annotations"}
+        assert "pulumi.com/patchForce" not in meta["annotations"]  # never takes a field from another manager
+        # That cluster's store waits for that cluster's patch.
+        store = one_through(external, keys, CLUSTER_SECRET_STORE_TYPE)
+        assert patch["urn"] in store["depends_on"], cluster
+    # No patch outside the stack's clusters.
+    assert len(external.of_type("kubernetes:core/v1:ServiceAccountPatch")) == sum(
+        len(through(external, keys, "kubernetes:core/v1:ServiceAccountPatch")) for keys in clusters.values()
+    )
 
 
-@pytest.mark.one_cluster
 @pytest.mark.parametrize("name", list(PLANS))
 def test_store_external_secrets_and_alerts_keep_their_urns_across_the_modes(name):
     managed, external = _pair(name)
     assert {r["urn"] for r in _outside_eso(managed)} == {r["urn"] for r in _outside_eso(external)}
-    rule = external.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
-    assert rule["inputs"]["metadata"]["namespace"] == INSTALLED[0]
+    # Each cluster keeps its alerts, in the namespace of its installed ESO.
+    for cluster, keys in clusters_of(external).items():
+        rule = one_through(external, keys, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        assert rule["inputs"]["metadata"]["namespace"] == INSTALLED[0], cluster
 
 
 def test_another_service_account_with_the_managed_chart_is_refused_naming_the_key():

@@ -10,7 +10,18 @@ from components.eso_api import API_VERSION, CLUSTER_SECRET_STORE_TYPE, EXTERNAL_
 from infra import catalog
 from infra.fields import ConfigError
 from stacktools import plandiff
-from tests.support import ANY_STACK, PLANS, configured, plans_of, render, render_named
+from tests.support import (
+    ANY_STACK,
+    PLANS,
+    clusters_of,
+    configured,
+    one_through,
+    plans_of,
+    read_region,
+    render,
+    render_named,
+    through,
+)
 
 CAT = catalog.CATALOG
 STORE = CLUSTER_SECRET_STORE_TYPE
@@ -36,41 +47,43 @@ def _data(es: dict) -> dict[str, dict]:
     return {d["secretKey"]: d["remoteRef"] for d in es["inputs"]["spec"]["data"]}
 
 
-@pytest.mark.one_cluster
-def test_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(aws_plan):
-    store = aws_plan.one(STORE)["inputs"]
-    assert store["apiVersion"] == API_VERSION
-    assert store["metadata"]["name"] == "aws-secrets-manager"
-    assert store["spec"]["provider"] == {
-        "aws": {
-            "service": "SecretsManager",
-            "region": aws_plan.setting("awsRegion"),
-            "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}},
-        }
-    }
+def test_each_aws_store_authenticates_as_the_eso_service_account_with_its_namespace(aws_plan):
+    for name, keys in clusters_of(aws_plan).items():
+        store = one_through(aws_plan, keys, STORE)["inputs"]
+        assert store["apiVersion"] == API_VERSION
+        assert store["metadata"]["name"] == "aws-secrets-manager"
+        assert store["spec"]["provider"] == {
+            "aws": {
+                "service": "SecretsManager",
+                "region": read_region(keys),
+                "auth": {"jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}},
+            }
+        }, name
 
 
-@pytest.mark.one_cluster
-def test_the_store_serves_only_the_app_namespace(any_plan):
-    store = any_plan.one(STORE)["inputs"]
-    assert store["spec"]["conditions"] == [{"namespaces": [CAT.app.namespace]}]
-    external_secret_namespaces = {es["inputs"]["metadata"]["namespace"] for es in any_plan.of_type(ES)}
-    assert external_secret_namespaces == {CAT.app.namespace}
+def test_each_clusters_store_serves_only_the_app_namespace(any_plan):
+    for name, keys in clusters_of(any_plan).items():
+        store = one_through(any_plan, keys, STORE)["inputs"]
+        assert store["spec"]["conditions"] == [{"namespaces": [CAT.app.namespace]}], name
+        external_secret_namespaces = {es["inputs"]["metadata"]["namespace"] for es in through(any_plan, keys, ES)}
+        assert external_secret_namespaces == {CAT.app.namespace}, name
 
 
 # The sync class writing each Secret, by its name (the catalog's own mapping, read the other way).
 SYNC_OF = {CAT.target_secret(s): s for s in CAT.by_sync_class}
 
 
-@pytest.mark.one_cluster
-def test_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):
-    objects = [any_plan.one(STORE)] + [
-        es for name, es in _external_secrets(any_plan).items() if SYNC_OF[name].await_ready
-    ]
-    for obj in objects:
-        annotations = obj["inputs"]["metadata"]["annotations"]
-        assert annotations["pulumi.com/waitFor"] == "condition=Ready"
-        assert 60 <= int(annotations["pulumi.com/timeoutSeconds"]) <= 900
+def test_each_clusters_store_and_required_external_secrets_make_pulumi_up_wait_for_ready(any_plan):
+    for keys in clusters_of(any_plan).values():
+        external_secrets = {es["inputs"]["metadata"]["name"]: es for es in through(any_plan, keys, ES)}
+        objects = [one_through(any_plan, keys, STORE)] + [
+            es for name, es in external_secrets.items() if SYNC_OF[name].await_ready
+        ]
+        assert len(objects) == 1 + sum(1 for s in CAT.by_sync_class if s.await_ready)
+        for obj in objects:
+            annotations = obj["inputs"]["metadata"]["annotations"]
+            assert annotations["pulumi.com/waitFor"] == "condition=Ready", obj["name"]
+            assert 60 <= int(annotations["pulumi.com/timeoutSeconds"]) <= 900, obj["name"]
 
 
 def test_a_missing_optional_value_never_blocks_pulumi_up(any_plan):
@@ -79,17 +92,20 @@ def test_a_missing_optional_value_never_blocks_pulumi_up(any_plan):
     assert annotations["pulumi.com/skipAwait"] == "true"
 
 
-@pytest.mark.one_cluster
-def test_custom_resources_are_created_after_the_operator_release(any_plan):
-    release = any_plan.one("kubernetes:helm.sh/v3:Release")["urn"]
-    for r in [any_plan.one(STORE), *any_plan.of_type(ES)]:
-        assert release in r["depends_on"], r["name"]
+def test_each_clusters_custom_resources_are_created_after_its_own_operator_release(any_plan):
+    for keys in clusters_of(any_plan).values():
+        release = one_through(any_plan, keys, "kubernetes:helm.sh/v3:Release")["urn"]
+        for r in [one_through(any_plan, keys, STORE), *through(any_plan, keys, ES)]:
+            assert release in r["depends_on"], r["name"]
 
 
-@pytest.mark.one_cluster
-def test_every_catalog_entry_is_synced_exactly_once(any_plan):
-    keys = Counter(k for es in any_plan.of_type(ES) for k in _data(es))
-    assert keys == Counter(e.env_var for e in CAT)
+def test_every_catalog_entry_is_synced_exactly_once_in_each_cluster(any_plan):
+    clusters = clusters_of(any_plan)
+    for name, keys in clusters.items():
+        synced = Counter(k for es in through(any_plan, keys, ES) for k in _data(es))
+        assert synced == Counter(e.env_var for e in CAT), name
+    # And nowhere else: no ExternalSecret outside the stack's clusters.
+    assert len(any_plan.of_type(ES)) == len(clusters) * len(CAT.by_sync_class)
 
 
 def test_each_sync_class_lands_in_its_own_secret_and_optional_ones_apart(any_plan):
@@ -105,17 +121,20 @@ def test_remote_refs_point_at_the_grouped_secrets_of_this_environment(aws_plan):
     assert refs == {e.env_var: {"key": f"{CAT.app.name}/{env}/{e.group}", "property": e.key} for e in CAT}
 
 
-@pytest.mark.one_cluster
 def test_secrets_outlive_their_external_secret_and_a_value_gone_from_the_backend(any_plan):
-    store = any_plan.one(STORE)["inputs"]["metadata"]["name"]
-    for name, es in _external_secrets(any_plan).items():
-        spec = es["inputs"]["spec"]
-        assert es["inputs"]["metadata"]["namespace"] == CAT.app.namespace
-        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store}
-        assert spec["target"]["name"] == name
-        # Orphan: no ownerReference, so deleting the ExternalSecret never deletes the Secret.
-        assert spec["target"]["creationPolicy"] == "Orphan"
-        assert spec["target"]["deletionPolicy"] == "Retain"
+    for keys in clusters_of(any_plan).values():
+        # Each cluster's ExternalSecrets read through that cluster's own store.
+        store = one_through(any_plan, keys, STORE)["inputs"]["metadata"]["name"]
+        external_secrets = through(any_plan, keys, ES)
+        assert external_secrets
+        for es in external_secrets:
+            name, spec = es["inputs"]["metadata"]["name"], es["inputs"]["spec"]
+            assert es["inputs"]["metadata"]["namespace"] == CAT.app.namespace
+            assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store}
+            assert spec["target"]["name"] == name
+            # Orphan: no ownerReference, so deleting the ExternalSecret never deletes the Secret.
+            assert spec["target"]["creationPolicy"] == "Orphan"
+            assert spec["target"]["deletionPolicy"] == "Retain"
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
@@ -144,20 +163,22 @@ def test_jwt_rotation_is_a_config_change_that_changes_the_external_secret(name):
     assert after["spec"]["target"]["template"]["mergePolicy"] == "Merge"
 
 
-@pytest.mark.one_cluster
-def test_app_namespace_is_declared_and_never_deleted_by_the_stack(any_plan):
-    ns = [r for r in any_plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == "aragora"]
-    assert len(ns) == 1 and ns[0]["retain_on_delete"] is True
+def test_app_namespace_is_declared_in_each_cluster_and_never_deleted_by_the_stack(any_plan):
+    for name, keys in clusters_of(any_plan).items():
+        ns = [r for r in through(any_plan, keys, "kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == CAT.app.namespace]
+        assert len(ns) == 1 and ns[0]["retain_on_delete"] is True, name
 
 
-@pytest.mark.one_cluster
-def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(any_plan):
-    provider = any_plan.one("pulumi:providers:kubernetes")
-    assert provider["inputs"]["context"] == any_plan.setting("kubeContext")
+def test_every_kubernetes_object_goes_through_the_explicit_provider_of_one_of_the_stacks_clusters(any_plan):
+    clusters = clusters_of(any_plan)
+    providers = any_plan.of_type("pulumi:providers:kubernetes")
+    # One provider per cluster, each pinned to that cluster's context as the stack file names it.
+    assert sorted(p["inputs"]["context"] for p in providers) == sorted(keys["kubeContext"] for keys in clusters.values())
     k8s = [r for r in any_plan.resources if r["custom"] and r["type"].startswith("kubernetes:")]
-    assert len(k8s) >= 7
-    for r in k8s:
-        assert r["provider"].startswith(provider["urn"] + "::"), r["name"]
+    applied = [r for keys in clusters.values() for r in through(any_plan, keys) if r["custom"]]
+    for name, keys in clusters.items():
+        assert len([r for r in through(any_plan, keys) if r["custom"]]) >= 7, name
+    assert sorted(r["urn"] for r in k8s) == sorted(r["urn"] for r in applied)
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))

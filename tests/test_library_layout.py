@@ -28,7 +28,7 @@ from infra.backends import (
     names,
 )
 from stacktools.plan import policy_documents
-from tests.support import PLANS, ROOT, STACKS, backend_of, configured, facts_of, render_named
+from tests.support import PLANS, ROOT, STACKS, backend_of, clusters_of, configured, facts_of, one_through, render_named
 
 # A package's __init__.py counts when it holds a component itself (a new backend's first one).
 COMPONENT_FILES = sorted(
@@ -178,16 +178,16 @@ def test_every_type_a_stack_declares_is_described_and_its_access_documents_are_w
             json.loads(text)
 
 
-@pytest.mark.one_cluster
 @pytest.mark.parametrize("plan_name", sorted(PLANS))
-def test_store_is_created_only_after_every_grant_its_backend_declares(plan_name):
+def test_each_clusters_store_is_created_only_after_every_grant_its_backend_declares(plan_name):
     plan = render_named(plan_name)
-    depends_on = set(plan.one(CLUSTER_SECRET_STORE_TYPE)["depends_on"])
     table = facts_of(plan_name)
     grants = [r for r in plan.resources if r["type"] in table and table[r["type"]].grant]
     assert grants
-    for r in grants:
-        assert r["urn"] in depends_on, r["name"]
+    for cluster, keys in clusters_of(plan).items():
+        depends_on = set(one_through(plan, keys, CLUSTER_SECRET_STORE_TYPE)["depends_on"])
+        for r in grants:
+            assert r["urn"] in depends_on, (cluster, r["name"])
 
 
 def test_no_eso_type_or_api_version_is_copied_outside_components():
