@@ -5,8 +5,21 @@ from __future__ import annotations
 import pytest
 
 from stacktools.recorder import Plan
+from tests import support
 from tests.shared_servers import bao_server, moto_url  # noqa: F401 - session fixtures: one server of each per worker
 from tests.support import STACKS, render
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plans_shared_by_the_workers(tmp_path_factory):
+    # Under xdist every worker's basetemp sits in one directory of this run: the workers share the plans
+    # they render there (each would otherwise render the same stacks again). Pytest removes old runs' dirs.
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if base.name.startswith("popen-") else base) / "plans"
+    shared.mkdir(exist_ok=True)
+    support.SHARED_PLANS = shared
+    yield
+    support.SHARED_PLANS = None
 
 
 @pytest.fixture(params=STACKS)

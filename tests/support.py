@@ -7,8 +7,10 @@ files the project (and each example directory) holds.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 from functools import cache
@@ -52,9 +54,35 @@ ANY_STACK = STACKS[0]
 """A valid stack to derive single-key variations from."""
 
 
+SHARED_PLANS: Path | None = None
+"""A directory every xdist worker of this run shares (set by conftest): a plan one worker rendered is read,
+not rendered again, by the others. None: this process's cache only."""
+
+
+def _shared_file(stack: str, config_file: str | None, overrides: tuple) -> Path | None:
+    """Where a plan of these arguments is kept: keyed by the arguments and by the bytes of every stack file
+    the program reads (the stack's own, its neighbours, Pulumi.yaml), so a rewritten file is a new plan."""
+    if SHARED_PLANS is None:
+        return None
+    digest = hashlib.sha256(json.dumps([stack, config_file, overrides]).encode())
+    for directory in sorted({Path(config_file).parent if config_file else ROOT, ROOT}):
+        for path in sorted(directory.glob("Pulumi*.yaml")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return SHARED_PLANS / f"{digest.hexdigest()}.json"
+
+
 @cache
 def _cached(stack: str, config_file: str | None, overrides: tuple, secrets: Catalog | None) -> recorder.Plan:
-    return recorder.render(stack, Path(config_file) if config_file else None, dict(overrides), secrets)
+    shared = _shared_file(stack, config_file, overrides) if secrets is None else None
+    if shared is not None and shared.exists():
+        return recorder.Plan(**json.loads(shared.read_text()))
+    plan = recorder.render(stack, Path(config_file) if config_file else None, dict(overrides), secrets)
+    if shared is not None:
+        # Written whole, then renamed: another worker reads a complete plan or none.
+        partial = shared.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"stack": plan.stack, "resources": plan.resources, "outputs": plan.outputs, "config": plan.config}))
+        os.replace(partial, shared)
+    return plan
 
 
 def render(
