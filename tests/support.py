@@ -206,3 +206,13 @@ def aws_region_of(plan: recorder.Plan, resource: dict) -> str:
     """The region of the AWS provider ``resource`` is declared through."""
     providers = {r["urn"]: r for r in plan.of_type("pulumi:providers:aws")}
     return providers[resource["provider"].rsplit("::", 1)[0]]["inputs"]["region"]
+
+
+def one_line_error(result, *words: str) -> str:
+    """A tool that could not check: exit 2, no traceback, one stderr line naming each of ``words``."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    for word in words:
+        assert word in line, line
+    return line

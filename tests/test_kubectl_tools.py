@@ -21,7 +21,7 @@ from infra import catalog
 from infra.stackfiles import stack_of
 from stacktools import ops, preflight
 from tests.kube_api import deployed, deployed_clusters
-from tests.support import MULTI_CLUSTER, STACKS, render, run_main
+from tests.support import MULTI_CLUSTER, STACKS, one_line_error, render, run_main
 
 STACK = STACKS[0]
 CAT = catalog.CATALOG
@@ -74,15 +74,6 @@ def test_verify_fails_on_an_external_secret_that_is_not_there(cluster):
     assert result.returncode == 1 and f"{CAT.target_secret(sync)}: Ready=not found" in result.stdout, result.stdout
 
 
-def _one_line_naming(result, *words: str) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    (line,) = result.stderr.strip().splitlines()
-    for word in words:
-        assert word in line, line
-    return line
-
-
 @pytest.mark.parametrize("tool", ["verify", "force-sync", "preflight"])
 def test_a_server_that_hangs_after_discovery_ends_the_tool_in_time_with_one_line(cluster, tool):
     cluster.hang_objects = True
@@ -90,7 +81,7 @@ def test_a_server_that_hangs_after_discovery_ends_the_tool_in_time_with_one_line
     main, argv = (preflight.main, []) if tool == "preflight" else (ops.main, [tool])
     result = run_main(main, [*argv, "--stack", STACK, "--deadline", str(HANG_DEADLINE)])
     assert time.monotonic() - start < HANG_DEADLINE + 5
-    _one_line_naming(result, "kubectl --context", render(STACK).setting("kubeContext"))
+    one_line_error(result, "kubectl --context", render(STACK).setting("kubeContext"))
 
 
 def test_a_silent_server_ends_verify_in_time_with_one_line(cluster):
@@ -98,21 +89,21 @@ def test_a_silent_server_ends_verify_in_time_with_one_line(cluster):
     start = time.monotonic()
     result = run_main(ops.main, ["verify", "--stack", STACK, "--deadline", str(HANG_DEADLINE)])
     assert time.monotonic() - start < HANG_DEADLINE + 5
-    _one_line_naming(result, "kubectl --context")
+    one_line_error(result, "kubectl --context")
 
 
 @pytest.mark.parametrize("status", [403, 500])
 def test_a_refusing_server_shows_kubectls_error(cluster, status):
     cluster.status = status
     result = run_main(ops.main, ["verify", "--stack", STACK])
-    _one_line_naming(result, "get clustersecretstore", f"injected fault {status}")
+    one_line_error(result, "get clustersecretstore", f"injected fault {status}")
 
 
 def test_preflight_refuses_a_cluster_without_esos_crds(cluster):
     cluster.objects = {p: o for p, o in cluster.objects.items() if "customresourcedefinitions" not in p}
     cluster.groups = tuple(g for g in cluster.groups if not g.startswith("external-secrets.io"))
     result = run_main(preflight.main, ["--stack", STACK])
-    _one_line_naming(result, "clustersecretstores.external-secrets.io", "externalsecrets.external-secrets.io")
+    one_line_error(result, "clustersecretstores.external-secrets.io", "externalsecrets.external-secrets.io")
 
 
 def test_preflight_passes_a_cluster_whose_crds_store_only_v1(cluster):
@@ -134,7 +125,7 @@ def test_force_sync_annotates_through_the_api(cluster):
 def test_a_bad_deadline_variable_is_one_line_naming_it(cluster, monkeypatch):
     monkeypatch.setenv("ARAGORA_TOOL_DEADLINE", "soon")
     result = run_main(ops.main, ["verify", "--stack", STACK])
-    _one_line_naming(result, "ARAGORA_TOOL_DEADLINE")
+    one_line_error(result, "ARAGORA_TOOL_DEADLINE")
     assert os.environ["ARAGORA_TOOL_DEADLINE"] == "soon"
 
 
@@ -145,7 +136,7 @@ def test_a_refused_connection_is_one_line_with_kubectls_error(cluster, tmp_path,
     url = refused()
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "refused-kubeconfig", render(STACK).setting("kubeContext"), url)))
     for main, argv in ((ops.main, ["verify"]), (ops.main, ["force-sync"]), (preflight.main, [])):
-        _one_line_naming(run_main(main, [*argv, "--stack", STACK]), "kubectl --context", "refused")
+        one_line_error(run_main(main, [*argv, "--stack", STACK]), "kubectl --context", "refused")
 
 
 # --- a stack with several clusters (clusters): every tool acts in each, through each one's context ---------

@@ -33,7 +33,7 @@ from tests.faults import endpoint, refused, tls_pair
 from tests.kube_api import deployed
 from tests.openbao import remount
 from tests.shared_servers import reset_moto
-from tests.support import PLANS, plans_of, render, run_main
+from tests.support import PLANS, one_line_error, plans_of, render, run_main
 
 CAT = catalog.CATALOG
 AWS_NAME = plans_of("aws")[0]
@@ -84,15 +84,6 @@ def _assert_gone_values_are_never_ok(expected: dict[str, str], name: str) -> Non
     for var in expected:  # each with its reason
         assert re.search(rf"^  {var}: \w+: .+", check.stdout, re.M) and re.search(rf"^  {var}: \w+: .+", report.stdout, re.M)
     assert "value-" not in check.stdout + report.stdout  # values are never printed
-
-
-def _one_line(result, *words: str) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    (line,) = result.stderr.strip().splitlines()
-    for word in words:
-        assert word in line, line
-    return line
 
 
 # --- Vault (OpenBao) ---------------------------------------------------------------------------
@@ -182,7 +173,7 @@ def test_vault_a_missing_or_kv_v1_mount_is_a_mount_error_not_missing_values(vaul
         remount(client, other, "kv", {"version": "1"})
     config = _vault_config(tmp_path, vaultKvMount=other)
     for result in _both(VAULT_NAME, config):
-        line = _one_line(result, f"{other}/")
+        line = one_line_error(result, f"{other}/")
         assert ("no secrets engine is mounted" in line) if engine == "absent" else ("kv version 1, not KV version 2" in line)
         assert "MISSING" not in result.stdout
 
@@ -194,10 +185,10 @@ def test_vault_403_keeps_the_servers_reason_and_names_the_address_used(vault, mo
     token = client.auth.token.create(policies=["list-only"], ttl="5m")["auth"]["client_token"]
     monkeypatch.setenv("VAULT_TOKEN", token)
     for result in _both(VAULT_NAME):
-        _one_line(result, "403", "1 error occurred: * permission denied", client.url, "VAULT_ADDR")
+        one_line_error(result, "403", "1 error occurred: * permission denied", client.url, "VAULT_ADDR")
     # A token that may touch nothing under the mount cannot tell a missing mount from a forbidden one: the line says both.
     monkeypatch.setenv("VAULT_TOKEN", client.auth.token.create(policies=["default"], ttl="5m")["auth"]["client_token"])
-    _one_line(run_main(checkvalues.main, _args(VAULT_NAME)), "is not mounted, or this token's policies grant nothing under it", "403")
+    one_line_error(run_main(checkvalues.main, _args(VAULT_NAME)), "is not mounted, or this token's policies grant nothing under it", "403")
 
 
 def test_vault_sealed_is_named_as_sealed(vault):
@@ -206,7 +197,7 @@ def test_vault_sealed_is_named_as_sealed(vault):
     client.sys.seal()
     try:
         result = run_main(checkvalues.main, [*_args(VAULT_NAME), "--deadline", "10"])
-        _one_line(result, "sealed", client.url)
+        one_line_error(result, "sealed", client.url)
     finally:
         client.sys.submit_unseal_key(unseal_key)
         deadline = time.monotonic() + 10
@@ -229,18 +220,18 @@ def test_vault_http_faults_name_the_cause(monkeypatch, status, body, words):
     paths = {"/v1/sys/seal-status": (200, b'{"sealed": true, "initialized": true}')} if status == 503 else {}
     with endpoint(status, body, paths=paths) as server:
         _clean_env(monkeypatch, VAULT_ADDR=server.url, VAULT_TOKEN="t")
-        _one_line(run_main(checkvalues.main, _args(VAULT_NAME)), *words, server.url)
+        one_line_error(run_main(checkvalues.main, _args(VAULT_NAME)), *words, server.url)
         if status in (429, 500):  # retried with backoff, then given up
             assert len(server.requests) == 3, server.requests
 
 
 def test_vault_refused_and_silent_endpoints_are_one_line_in_time(monkeypatch):
     _clean_env(monkeypatch, VAULT_ADDR=refused(), VAULT_TOKEN="t")
-    _one_line(run_main(rotation.main, _args(VAULT_NAME)), "cannot connect", "VAULT_ADDR")
+    one_line_error(run_main(rotation.main, _args(VAULT_NAME)), "cannot connect", "VAULT_ADDR")
     with endpoint(silent=True) as server:
         _clean_env(monkeypatch, VAULT_ADDR=server.url, VAULT_TOKEN="t")
         start = time.monotonic()
-        _one_line(run_main(rotation.main, [*_args(VAULT_NAME), "--deadline", SHORT]), server.url)
+        one_line_error(run_main(rotation.main, [*_args(VAULT_NAME), "--deadline", SHORT]), server.url)
         assert time.monotonic() - start < float(SHORT) + 2
 
 
@@ -250,10 +241,10 @@ def test_vault_uses_the_stacks_ca_bundle(monkeypatch, tmp_path):
         _clean_env(monkeypatch, VAULT_ADDR=server.url, VAULT_TOKEN="t")
         (tmp_path / "other").mkdir()
         wrong = _vault_config(tmp_path / "other", vaultCaBundle=base64.b64encode(theirs.ca_pem).decode())
-        _one_line(run_main(checkvalues.main, _args(VAULT_NAME, wrong)), "TLS", "the stack's vaultCaBundle", server.url)
+        one_line_error(run_main(checkvalues.main, _args(VAULT_NAME, wrong)), "TLS", "the stack's vaultCaBundle", server.url)
         right = _vault_config(tmp_path, vaultCaBundle=base64.b64encode(ours.ca_pem).decode())
         # With the stack's CA the connection is made: what fails now is the server's answer.
-        _one_line(run_main(checkvalues.main, _args(VAULT_NAME, right)), "403", "permission denied")
+        one_line_error(run_main(checkvalues.main, _args(VAULT_NAME, right)), "403", "permission denied")
 
 
 # --- AWS (moto) --------------------------------------------------------------------------------
@@ -326,7 +317,7 @@ def test_aws_credentials_of_another_account_are_refused(aws, tmp_path):
     (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(data))
     actual = render(*PLANS[AWS_NAME]).setting("awsAccountId")
     for result in _both(AWS_NAME, tmp_path / f"Pulumi.{stack}.yaml"):
-        _one_line(result, actual, "999988887777")
+        one_line_error(result, actual, "999988887777")
 
 
 def test_rotation_report_refuses_a_now_before_a_values_creation(aws):
@@ -334,7 +325,7 @@ def test_rotation_report_refuses_a_now_before_a_values_creation(aws):
     for group in GROUPS:
         client.create_secret(Name=CAT.app.grouped_path(stack, group), SecretString=json.dumps(_full(group)))
     result = run_main(rotation.main, [*_args(AWS_NAME), "--now", "2020-01-01T00:00:00Z"])
-    _one_line(result, "--now 2020-01-01T00:00:00Z is before", "negative")
+    one_line_error(result, "--now 2020-01-01T00:00:00Z is before", "negative")
     assert "-" + "1d" not in result.stdout and result.stdout == ""
     out_of_range = run_main(rotation.main, [*_args(AWS_NAME), "--now", "1999-12-31T00:00:00Z"])
     assert out_of_range.returncode == 2 and "out of range" in out_of_range.stderr
@@ -352,17 +343,17 @@ def test_aws_http_faults_name_the_cause(monkeypatch, status, code, words):
     body = STS_ERROR.replace(b"{code}", code.encode()).replace(b"{message}", b"injected")
     with endpoint(status, body, content_type="text/xml") as server:
         _clean_env(monkeypatch, AWS_ENDPOINT_URL=server.url, AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b")
-        _one_line(run_main(checkvalues.main, [*_args(AWS_NAME), "--deadline", "15"]), *words, server.url)
+        one_line_error(run_main(checkvalues.main, [*_args(AWS_NAME), "--deadline", "15"]), *words, server.url)
 
 
 def test_aws_refused_and_silent_endpoints_are_one_line_in_time(monkeypatch):
     _clean_env(monkeypatch, AWS_ENDPOINT_URL=refused(), AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b")
-    line = _one_line(run_main(checkvalues.main, _args(AWS_NAME)), "cannot connect")
+    line = one_line_error(run_main(checkvalues.main, _args(AWS_NAME)), "cannot connect")
     assert "credentials" not in line  # a network error is not a credentials problem
     with endpoint(silent=True) as server:
         _clean_env(monkeypatch, AWS_ENDPOINT_URL=server.url, AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b")
         start = time.monotonic()
-        _one_line(run_main(rotation.main, [*_args(AWS_NAME), "--deadline", SHORT]), "STS GetCallerIdentity", server.url)
+        one_line_error(run_main(rotation.main, [*_args(AWS_NAME), "--deadline", SHORT]), "STS GetCallerIdentity", server.url)
         assert time.monotonic() - start < float(SHORT) + 2
 
 
