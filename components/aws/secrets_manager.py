@@ -146,43 +146,39 @@ class AwsSecretsManager(pulumi.ComponentResource):
     secret_arns: dict[str, pulumi.Output[str]]
     secret_names: dict[str, str]
 
+    def _key(
+        self, name: str, suffix: str, description: str, region: str, args: AwsSecretsManagerArgs, provider: pulumi.ProviderResource | None = None
+    ) -> aws.kms.Key:
+        """A protected, rotating customer-managed key for ``region`` (its policy decrypts only via Secrets
+        Manager there) and the environment's alias for it."""
+        where = pulumi.ResourceOptions(parent=self, provider=provider)
+        key = aws.kms.Key(
+            f"{name}-kms-key{suffix}",
+            description=description,
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(key_policy_document(args.partition, args.account_id, region, args.kms_admin_arns)),
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions.merge(where, pulumi.ResourceOptions(protect=True)),
+        )
+        aws.kms.Alias(f"{name}-kms-alias{suffix}", name=args.kms_alias, target_key_id=key.key_id, opts=where)
+        return key
+
     def __init__(self, name: str, args: AwsSecretsManagerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aragora:aws:AwsSecretsManager", name, None, opts)
         # Deleting the key or a secret destroys every value in it; a stack
         # change must never do that by accident.
         stateful = pulumi.ResourceOptions(parent=self, protect=True)
 
-        key = aws.kms.Key(
-            f"{name}-kms-key",
-            description=f"Encrypts {args.subject} secrets in Secrets Manager",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(key_policy_document(args.partition, args.account_id, args.region, args.kms_admin_arns)),
-            tags=dict(args.tags),
-            opts=stateful,
-        )
-        aws.kms.Alias(
-            f"{name}-kms-alias",
-            name=args.kms_alias,
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-        self.replica_kms_key_arns = {}
-        for region, provider in args.replicas.items():
-            regional = pulumi.ResourceOptions(parent=self, provider=provider)
-            replica_key = aws.kms.Key(
-                f"{name}-kms-key-{region}",
-                description=f"Encrypts {args.subject} secret replicas in Secrets Manager in {region}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=json.dumps(key_policy_document(args.partition, args.account_id, region, args.kms_admin_arns)),
-                tags=dict(args.tags),
-                opts=pulumi.ResourceOptions.merge(regional, pulumi.ResourceOptions(protect=True)),
-            )
-            # Aliases are regional: the same name finds the environment's key in every region.
-            aws.kms.Alias(f"{name}-kms-alias-{region}", name=args.kms_alias, target_key_id=replica_key.key_id, opts=regional)
-            self.replica_kms_key_arns[region] = replica_key.arn
+        key = self._key(name, "", f"Encrypts {args.subject} secrets in Secrets Manager", args.region, args)
+        # A key of its own in each replica region (a single-Region key can never become multi-Region):
+        # aliases are regional too, so the same name finds the environment's key in every region.
+        self.replica_kms_key_arns = {
+            region: self._key(
+                name, f"-{region}", f"Encrypts {args.subject} secret replicas in Secrets Manager in {region}", region, args, provider
+            ).arn
+            for region, provider in args.replicas.items()
+        }
         replicas = [
             aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=arn) for region, arn in self.replica_kms_key_arns.items()
         ]
