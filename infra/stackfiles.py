@@ -26,6 +26,7 @@ import copy
 import difflib
 import functools
 import json
+import os
 import re
 import stat as stat_module
 from pathlib import Path
@@ -258,6 +259,12 @@ def project_defaults(project_file: Path = ROOT / "Pulumi.yaml") -> dict[str, str
         for key, spec in _declared_config(project_file, _version(project_file)).items()
         if isinstance(spec, dict) and "default" in spec
     }
+
+
+def project_directory(config_file: Path | None) -> Path:
+    """Where a stack's neighbours are: beside ``--config-file`` as it is spelt (a symlink is never followed
+    to its target's directory, whose stacks are another project's), else the project root."""
+    return Path(os.path.abspath(config_file)).parent if config_file else ROOT
 
 
 def stack_file(stack: str, directory: Path = ROOT) -> Path:

@@ -34,7 +34,7 @@ import yaml
 from infra.backends import ACCESS_DOCUMENTS, CapabilityMissing, capability, facts, load
 from infra.config import check_separation, from_stack_file
 from infra.fields import PROJECT, ConfigError
-from infra.stackfiles import ROOT, stack_of
+from infra.stackfiles import project_directory, stack_of
 from stacktools import cli, cost, graph, matrix, plandiff
 from stacktools.recorder import KEY_FILE, Plan, render
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         # and separate from its neighbours, and a valid context is one line by its rule.
         try:
             cfg = from_stack_file(args.stack, args.config_file)
-            check_separation(cfg, Path(os.path.abspath(args.config_file)).parent if args.config_file else ROOT)
+            check_separation(cfg, project_directory(args.config_file))
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

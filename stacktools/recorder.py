@@ -31,7 +31,7 @@ from infra import config as config_mod
 from infra import stack as stack_mod
 from infra.catalog import Catalog
 from infra.fields import PROJECT, ConfigError
-from infra.stackfiles import ROOT, encode_value, stack_config
+from infra.stackfiles import ROOT, encode_value, project_directory, stack_config
 from stacktools.mocks import PlanMocks
 
 SECRET = "[secret]"
@@ -252,10 +252,7 @@ def record(
             config.pop(full, None)
         else:
             config[full] = encode_value(value)
-    # The stack's neighbours are the stack files beside --config-file as it is spelt: a symlink is
-    # never followed to its target's directory (whose stacks are another project's).
-    workdir = Path(os.path.abspath(config_file)).parent if config_file else ROOT
-    return contextvars.Context().run(_run, stack, config, _stack_program(secrets), workdir, fingerprint_key)
+    return contextvars.Context().run(_run, stack, config, _stack_program(secrets), project_directory(config_file), fingerprint_key)
 
 
 def render(
