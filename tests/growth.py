@@ -120,8 +120,10 @@ def run_suite(repo: Path, bin_dir: Path) -> None:
     lint = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache", "."], cwd=repo, capture_output=True, text=True, timeout=120)
     if lint.returncode != 0:
         raise GrowthError(f"ruff check: {lint.stdout.strip().splitlines()[-1] if lint.stdout.strip() else lint.stderr.strip()}")
+    # -q once (addopts is replaced, so its -q is not added to this one): the summary line and -ra's
+    # "FAILED <test> - <reason>" lines stay in the output this report quotes.
     suite = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "addopts=-q -n 2 --dist worksteal"],
+        [str(bin_dir / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=-q -ra -n 2 --dist worksteal"],
         cwd=repo,
         env=_env(repo),
         capture_output=True,
@@ -131,7 +133,11 @@ def run_suite(repo: Path, bin_dir: Path) -> None:
     if suite.returncode != 0:
         failed = [line for line in suite.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
         tail = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else suite.stderr.strip()
-        raise GrowthError(f"the suite is red ({tail}): {'; '.join(failed[:8])}")
+        # The copy is deleted with its temporary directory: the whole output is kept beside it to read.
+        fd, log = tempfile.mkstemp(prefix=f"{repo.parent.name}-", suffix=".log")
+        with os.fdopen(fd, "w") as out:
+            out.write(suite.stdout + suite.stderr)
+        raise GrowthError(f"the suite is red ({tail}; whole output in {log}): {'; '.join(failed[:8])}")
 
 
 def grow_backend(repo: Path, bin_dir: Path) -> list[str]:

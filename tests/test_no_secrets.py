@@ -8,7 +8,6 @@ import re
 import secrets
 import subprocess
 import sys
-import tempfile
 from functools import cache
 from pathlib import Path
 from unittest import mock
@@ -99,14 +98,25 @@ WEAKENING_ENV = {
 }
 
 
-@cache
-def _plan_in_a_hostile_environment(name: str) -> tuple[str, Path]:
+@pytest.fixture(scope="module")
+def hostile_plan(tmp_path_factory):
     """One real plan run per shipped configuration with PLANTED and WEAKENING_ENV exported: (console output, --out dir).
 
     In this process (the plan command's own main): the program reads the environment while it runs,
-    exactly as under ``python -m``, without a second interpreter's start-up."""
+    exactly as under ``python -m``, without a second interpreter's start-up. The --out directories
+    are under pytest's basetemp, removed with it."""
+    plans: dict[str, tuple[str, Path]] = {}
+
+    def plan(name: str) -> tuple[str, Path]:
+        if name not in plans:
+            plans[name] = _plan_in_a_hostile_environment(name, tmp_path_factory.mktemp(f"hostile-env-{name}"))
+        return plans[name]
+
+    return plan
+
+
+def _plan_in_a_hostile_environment(name: str, out: Path) -> tuple[str, Path]:
     stack, config_file = PLANS[name]
-    out = Path(tempfile.mkdtemp(prefix=f"hostile-env-{name}-"))
     args = ["--stack", stack, "--out", str(out)]
     if config_file:
         args += ["--config-file", str(config_file)]
@@ -117,8 +127,8 @@ def _plan_in_a_hostile_environment(name: str) -> tuple[str, Path]:
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
-def test_plan_output_never_contains_a_value_from_the_environment(name):
-    console, out = _plan_in_a_hostile_environment(name)
+def test_plan_output_never_contains_a_value_from_the_environment(name, hostile_plan):
+    console, out = hostile_plan(name)
     assert (out / "resources.json").exists() and (out / "outputs.json").exists()
     blob = "\n".join([console, *(p.read_text() for p in out.rglob("*") if p.is_file())])
     for variable, value in PLANTED.items():
@@ -126,8 +136,8 @@ def test_plan_output_never_contains_a_value_from_the_environment(name):
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
-def test_environment_variables_cannot_weaken_the_providers(name):
-    _, out = _plan_in_a_hostile_environment(name)
+def test_environment_variables_cannot_weaken_the_providers(name, hostile_plan):
+    _, out = hostile_plan(name)
     providers = {r["type"]: r["inputs"] for r in json.loads((out / "resources.json").read_text()) if r["type"].startswith("pulumi:providers:")}
     k8s = providers["pulumi:providers:kubernetes"]
     for flag in ("deleteUnreachable", "skipUpdateUnreachable", "upsertExistingObjects", "enablePatchForce", "enableSecretMutable"):
