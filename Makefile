@@ -76,6 +76,10 @@ tools:
 	@command -v kubectl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(KUBECTL_DEB) >/dev/null; } \
 		|| { echo "error: kubectl is missing and could not be installed (apt-get install $(KUBECTL_DEB), as root)" >&2; exit 1; }
 
+# Bytecode is written (to __pycache__, which git ignores) even where the environment sets
+# PYTHONDONTWRITEBYTECODE: otherwise every xdist worker, tool subprocess and growth copy compiles
+# and assertion-rewrites every module again, a sixth of the suite's CPU.
+test test-growth: export PYTHONDONTWRITEBYTECODE =
 test: lint tools
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-growth

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from typing import Any
 
 from infra.backends.aws.settings import AwsSettings
@@ -82,8 +83,18 @@ def _why(settings: AwsSettings, err: Exception, doing: str) -> BackendUnreadable
     return BackendUnreadable(f"{where}: {type(err).__name__}: {one_line(err)}")
 
 
+@cache
+def _data_loader():
+    """botocore's loader of its model files (endpoints, service models): one per process, since
+    each new session would otherwise parse the same JSON again (most of a client's creation)."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
 def _clients(settings: AwsSettings, deadline: Deadline):
     import boto3
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -93,7 +104,10 @@ def _clients(settings: AwsSettings, deadline: Deadline):
         # Standard mode retries throttling (429) and 5xx with exponential backoff and jitter.
         retries={"mode": "standard", "total_max_attempts": RETRIES + 1},
     )
-    session = boto3.session.Session(region_name=settings.region)
+    # A new session each run: credentials and AWS_* variables are read as they are now.
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _data_loader())
+    session = boto3.session.Session(botocore_session=core, region_name=settings.region)
     return session.client("sts", config=config), session.client("secretsmanager", config=config)
 
 
