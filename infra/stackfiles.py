@@ -168,6 +168,14 @@ class _StackFileLoader(yaml.SafeLoader):
 _StackFileLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 
+@functools.lru_cache(maxsize=64)
+def _parse(text: str) -> Any:
+    # By content: the same stack file is read by the plan, its neighbours' separation check and the
+    # tools, and this careful YAML 1.2 reader is slow. Callers get a copy (they may change it);
+    # what it raises is never cached.
+    return yaml.load(text, Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _read_yaml(path: Path, what: str) -> Any:
     """The document of ``path``; every problem is one ConfigError line naming the file."""
     allowed = "a stack file Pulumi.<stack>.yaml, UTF-8 YAML with a config: mapping"
@@ -184,7 +192,7 @@ def _read_yaml(path: Path, what: str) -> Any:
             raw = handle.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
             raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} is larger than {MAX_FILE_BYTES // 1024} KiB (allowed: {allowed})")
-        return yaml.load(raw.decode("utf-8"), Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
+        return copy.deepcopy(_parse(raw.decode("utf-8")))
     except FileNotFoundError:
         raise ConfigError(f"{PROJECT}: {what}: {quote(str(path))} not found (allowed: {allowed})") from None
     except PermissionError:
