@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.servers import free_port
+from tests.servers import free_port, serving
 
 
 def refused() -> str:
@@ -110,13 +110,9 @@ def endpoint(status: int = 500, body: bytes = b"{}", *, content_type: str = "app
         context.load_cert_chain(tls.cert_file, tls.key_file)
         server.socket = context.wrap_socket(server.socket, server_side=True)
         scheme = "https"
-    answered.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield answered
-    finally:
-        released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(server) as port:
+        answered.url = f"{scheme}://127.0.0.1:{port}"
+        try:
+            yield answered
+        finally:
+            released.set()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.servers import serving
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 
@@ -127,12 +128,6 @@ def api_server(api_audience: str) -> Iterator[Cluster]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    cluster.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
+    with serving(server) as port:
+        cluster.url = f"http://127.0.0.1:{port}"
         yield cluster
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

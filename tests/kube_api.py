@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from components.eso_api import API_VERSION
+from tests.servers import serving
 
 HANG_LIMIT_SECONDS = 120
 """A hanging handler gives up after this even if the server is not stopped."""
@@ -158,16 +159,12 @@ def api_server(**faults) -> Iterator[ApiServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield api
-    finally:
-        api.released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(server) as port:
+        api.url = f"http://127.0.0.1:{port}"
+        try:
+            yield api
+        finally:
+            api.released.set()
 
 
 def kubeconfig(path: Path, context: str | dict[str, str], server: str = "") -> Path:

@@ -6,9 +6,11 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import HTTPServer
 from pathlib import Path
 
 START_TIMEOUT_SECONDS = 30
@@ -18,6 +20,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serving(http_server: HTTPServer) -> Iterator[int]:
+    """Serve ``http_server`` (bound to 127.0.0.1) from a daemon thread for the block; yields its port.
+    Afterwards it is shut down, its socket closed and the thread joined (bounded): a handler the
+    block left waiting must be released inside the block."""
+    thread = threading.Thread(target=http_server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield http_server.server_address[1]
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+        thread.join(timeout=10)
 
 
 @contextmanager

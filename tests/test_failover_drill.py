@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -41,7 +38,8 @@ from components.eso_api import CLUSTER_SECRET_STORE_TYPE, EXTERNAL_SECRET_TYPE
 from infra import stackfiles
 from stacktools import plandiff
 from tests.iam_eval import ALLOW, Request, evaluate, kms
-from tests.servers import free_port, server
+from tests.moto_server import moto_server
+from tests.servers import serving
 from tests.support import MULTI_CLUSTER, render
 
 EXAMPLE = MULTI_CLUSTER["multi-region-production"]
@@ -90,11 +88,6 @@ class _RegionFence(BaseHTTPRequestHandler):
         pass
 
 
-def _listening(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-        return True
-
-
 def _switched_file(tmp_path: Path, cluster: str, region: str) -> Path:
     """The example with one line changed: ``cluster``'s awsReadRegion."""
     lines = EXAMPLE.read_text().splitlines(keepends=True)
@@ -134,15 +127,9 @@ def test_a_lost_primary_region_loses_no_secret_after_the_one_line_switch(tmp_pat
     providers = _providers(base)
     # A provider reference is "<provider URN>::<id>".
     region_of = lambda r: providers[r["provider"].rsplit("::", 1)[0]]["inputs"]["region"]  # noqa: E731
-    moto = Path(sys.executable).parent / "moto_server"
-    port, fence_port = free_port(), free_port()
-    env = {**os.environ, "MOTO_ACCOUNT_ID": account}
-    with server([str(moto), "-H", "127.0.0.1", "-p", str(port)], lambda: _listening(port), tmp_path, "moto", env=env):
-        handler = type("Fence", (_RegionFence,), {"upstream": ("127.0.0.1", port), "refused": set(), "seen": []})
-        fence = ThreadingHTTPServer(("127.0.0.1", fence_port), handler)
-        thread = threading.Thread(target=fence.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
+    with moto_server(tmp_path, account) as moto_url:
+        handler = type("Fence", (_RegionFence,), {"upstream": ("127.0.0.1", urlsplit(moto_url).port), "refused": set(), "seen": []})
+        with serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as fence_port:
             endpoint = f"http://127.0.0.1:{fence_port}"
 
             session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto's
@@ -223,7 +210,3 @@ def test_a_lost_primary_region_loses_no_secret_after_the_one_line_switch(tmp_pat
                 for (key_region, _), arn in real_key.items():
                     if key_region == region:
                         assert client("kms", region).describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Enabled"
-        finally:
-            fence.shutdown()
-            fence.server_close()
-            thread.join(timeout=5)
