@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import hvac
 import pytest
 import requests
@@ -29,9 +30,13 @@ def moto_url(tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def reset_moto(url: str) -> None:
-    """Every resource of the shared moto server gone (moto's own reset API)."""
+def reset_moto(url: str, region: str):
+    """Every resource of the shared moto server gone (moto's own reset API); returns a Secrets Manager
+    client of ``region`` and the environment a tool reading the server runs with."""
     requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto accepts any
+    env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
+    return boto3.client("secretsmanager", region_name=region, endpoint_url=url, **credentials), env
 
 
 @pytest.fixture(scope="session")

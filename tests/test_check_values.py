@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 
-import boto3
 import pytest
 
 from infra import catalog
@@ -69,10 +68,7 @@ def _assert_missing_exactly(result: subprocess.CompletedProcess) -> None:
 @pytest.fixture(scope="module")
 def aws(moto_url):
     plan = render(*PLANS[AWS_NAME])
-    region = plan.setting("awsRegion")
-    reset_moto(moto_url)
-    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
-    client = boto3.client("secretsmanager", region_name=region, endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    client, env = reset_moto(moto_url, plan.setting("awsRegion"))
     for group in CAT.by_group:
         name = CAT.app.grouped_path(plan.stack, group)
         client.create_secret(Name=name)

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 
-import boto3
 import hvac
 import pytest
 
@@ -46,9 +45,7 @@ EXPECTED_45_DAYS = {e.env_var: "OVERDUE" if e.rotation.max_age_days < 45 else "O
 @pytest.fixture(scope="module")
 def aws(moto_url):
     plan = render(*PLANS[AWS_NAME])
-    reset_moto(moto_url)
-    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": plan.setting("awsRegion")}
-    client = boto3.client("secretsmanager", region_name=plan.setting("awsRegion"), endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    client, env = reset_moto(moto_url, plan.setting("awsRegion"))
     for group, entries in catalog.CATALOG.by_group.items():
         name = catalog.CATALOG.app.grouped_path(plan.stack, group)
         client.create_secret(Name=name)

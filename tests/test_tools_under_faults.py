@@ -21,7 +21,6 @@ import json
 import re
 import time
 
-import boto3
 import pytest
 import yaml
 
@@ -255,10 +254,7 @@ def test_vault_uses_the_stacks_ca_bundle(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def moto(moto_url):
     plan = render(*PLANS[AWS_NAME])
-    region = plan.setting("awsRegion")
-    reset_moto(moto_url)
-    env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}
-    client = boto3.client("secretsmanager", region_name=region, endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto accepts any
+    client, env = reset_moto(moto_url, plan.setting("awsRegion"))
     return client, env, plan.stack, moto_url
 
 
